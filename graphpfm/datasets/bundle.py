@@ -1,0 +1,66 @@
+"""The object :func:`graphpfm.load_dataset` returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+LEVELS = ('graph', 'node')
+TASK_TYPES = ('binary classification', 'multiclass classification', 'regression')
+
+
+@dataclass
+class DatasetBundle:
+    r"""A dataset with everything needed to train and evaluate on it.
+
+    Attributes:
+        name (str): registry name, e.g. ``'ogbg-molbbbp'``.
+        dataset: the graphs (a :class:`~graphpfm.data.GraphStore` for molecule sets).
+        split_idx (dict, optional): ``{'train', 'valid', 'test'}`` -> ``LongTensor`` of graph
+            indices; :obj:`None` for unlabelled pretraining corpora.
+        level (str): ``'graph'`` or ``'node'``.
+        task_type (str, optional): one of :data:`TASK_TYPES`, :obj:`None` when unlabelled.
+        num_tasks (int): number of prediction targets (0 when unlabelled).
+        eval_metric (str, optional): OGB metric name (``'rocauc'``, ``'ap'``, ``'rmse'``, ...).
+        meta (dict): plain-value provenance (source path, counts, invalid SMILES, ...).
+    """
+
+    name: str
+    dataset: Any
+    split_idx: dict[str, Tensor] | None = None
+    level: str = 'graph'
+    task_type: str | None = None
+    num_tasks: int = 0
+    eval_metric: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"level '{self.level}' invalid; valid options: {', '.join(LEVELS)}")
+        if self.task_type is not None and self.task_type not in TASK_TYPES:
+            raise ValueError(f"task_type '{self.task_type}' invalid; valid options: "
+                             f"{', '.join(TASK_TYPES)}")
+
+    def split(self, name: str) -> torch.utils.data.Dataset:
+        """The subset of :attr:`dataset` for split ``name`` (``'train'``, ``'valid'``, ``'test'``)."""
+        if self.split_idx is None:
+            raise ValueError(f"dataset '{self.name}' has no split (it is an unlabelled corpus)")
+        if name not in self.split_idx:
+            raise KeyError(f"unknown split '{name}'; valid options: {', '.join(self.split_idx)}")
+        return torch.utils.data.Subset(self.dataset, self.split_idx[name].tolist())
+
+    @property
+    def labelled(self) -> bool:
+        return self.task_type is not None
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __repr__(self) -> str:
+        splits = ({k: int(v.numel()) for k, v in self.split_idx.items()}
+                  if self.split_idx is not None else None)
+        return (f"DatasetBundle(name='{self.name}', graphs={len(self.dataset)}, level='{self.level}', "
+                f"task_type={self.task_type!r}, num_tasks={self.num_tasks}, "
+                f"eval_metric={self.eval_metric!r}, splits={splits})")
