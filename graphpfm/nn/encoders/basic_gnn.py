@@ -1,0 +1,87 @@
+"""GCN, GraphSAGE and GAT encoders on PyG's :class:`~torch_geometric.nn.models.basic_gnn.BasicGNN`."""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+from torch_geometric.nn import GAT, GCN, GraphSAGE
+
+from .base import ENCODERS, Encoder
+from .ogb_features import AtomEncoder, BondEncoder
+
+JK_MODES = ('last', 'cat', 'max')
+
+
+class _BasicGNNEncoder(Encoder):
+    """Shared wrapper: OGB atom embedding (or float inputs) -> a PyG ``BasicGNN``."""
+
+    pyg_model: type = GCN
+    supports_edge_attr = False
+
+    def __init__(self, num_layers: int = 5, hidden_channels: int = 300, dropout: float = 0.0,
+                 jk: str = 'last', norm: str | None = 'batch_norm',
+                 in_channels: int | None = None, **model_kwargs: Any) -> None:
+        super().__init__(num_layers=num_layers, hidden_channels=hidden_channels, dropout=dropout,
+                         jk=jk, norm=norm, in_channels=in_channels, **model_kwargs)
+        if jk not in JK_MODES:
+            raise ValueError(f"jk '{jk}' invalid; valid options: {', '.join(JK_MODES)}")
+        self.input_kind = 'ogb_atom' if in_channels is None else 'float'
+        self.atom_encoder = AtomEncoder(hidden_channels) if in_channels is None else None
+        self.bond_encoder = (BondEncoder(hidden_channels)
+                             if self.supports_edge_attr and in_channels is None else None)
+        if self.bond_encoder is not None:
+            model_kwargs = {**model_kwargs, 'edge_dim': hidden_channels}
+        self.gnn = self.pyg_model(in_channels=in_channels or hidden_channels,
+                                  hidden_channels=hidden_channels, num_layers=num_layers,
+                                  dropout=dropout, norm=norm,
+                                  jk=None if jk == 'last' else jk, **model_kwargs)
+        self.out_channels = self.gnn.out_channels
+
+    def forward(self, x: Tensor, edge_index: Tensor, *, edge_attr: Tensor | None = None,
+                batch: Tensor | None = None) -> Tensor:
+        h = self.atom_encoder(x) if self.atom_encoder is not None else x.float()
+        kwargs: dict[str, Any] = {}
+        if self.bond_encoder is not None and edge_attr is not None:
+            kwargs['edge_attr'] = self.bond_encoder(edge_attr)
+        return self.gnn(h, edge_index, batch=batch, **kwargs)
+
+
+@ENCODERS.register('gcn')
+class GCNEncoder(_BasicGNNEncoder):
+    r"""GCN (`Kipf and Welling, 2017 <https://arxiv.org/abs/1609.02907>`_) encoder.
+
+    Args:
+        num_layers (int): layers. (default: :obj:`5`)
+        hidden_channels (int): width. (default: :obj:`300`)
+        dropout (float): dropout. (default: :obj:`0.0`)
+        jk (str): ``'last'``, ``'cat'`` or ``'max'``. (default: :obj:`'last'`)
+        norm (str, optional): PyG normalisation name. (default: :obj:`'batch_norm'`)
+        in_channels (int, optional): float input width; :obj:`None` for OGB atom features.
+    """
+
+    pyg_model = GCN
+
+
+@ENCODERS.register('sage')
+class SAGEEncoder(_BasicGNNEncoder):
+    r"""GraphSAGE (`Hamilton et al., 2017 <https://arxiv.org/abs/1706.02216>`_) encoder.
+
+    Same arguments as :class:`GCNEncoder`.
+    """
+
+    pyg_model = GraphSAGE
+
+
+@ENCODERS.register('gat')
+class GATEncoder(_BasicGNNEncoder):
+    r"""GAT (`Velickovic et al., 2018 <https://arxiv.org/abs/1710.10903>`_) encoder; on
+    molecules, bond embeddings enter the attention through ``edge_dim``.
+
+    Same arguments as :class:`GCNEncoder`, plus ``heads`` (default: :obj:`1`) and other
+    :class:`torch_geometric.nn.GAT` keywords.
+    """
+
+    pyg_model = GAT
+    supports_edge_attr = True
+
+

@@ -1,0 +1,69 @@
+"""The :class:`Objective` contract and the objective registry."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+from ..nn.encoders.base import Encoder
+from ..registry import Registry
+
+OBJECTIVES: Registry = Registry('objective')
+
+
+@dataclass
+class ObjectiveOutput:
+    """What :meth:`Objective.forward` returns."""
+
+    loss: Tensor  #: scalar, differentiable
+    logs: dict[str, float] = field(default_factory=dict)  #: e.g. ``{'acc': 0.61}``
+
+
+class Objective(torch.nn.Module):
+    r"""A self-supervised (or supervised) pretraining objective around an encoder.
+
+    An objective owns its heads, its corruption of the batch and its loss; the trainer knows
+    nothing else about it. Subclasses record their options in :attr:`kwargs` (plain values) so
+    that checkpoints can name and rebuild them.
+    """
+
+    level: ClassVar[str] = 'graph'
+    #: the encoder input kinds the objective accepts
+    input_kinds: ClassVar[tuple[str, ...]] = ('ogb_atom', 'float')
+
+    def __init__(self, encoder: Encoder, **kwargs: Any) -> None:
+        super().__init__()
+        if getattr(encoder, 'input_kind', None) not in self.input_kinds:
+            raise ValueError(f'{type(self).__name__} needs an encoder whose input is one of '
+                             f'{self.input_kinds}, got {getattr(encoder, "input_kind", None)!r}')
+        self.encoder = encoder
+        self.kwargs = dict(kwargs)
+
+    def forward(self, batch: Data, generator: torch.Generator | None = None
+                ) -> ObjectiveOutput:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def encode(self, batch: Data) -> Tensor:
+        """Run the encoder on a (possibly corrupted) batch."""
+        return self.encoder(batch.x, batch.edge_index, edge_attr=getattr(batch, 'edge_attr', None),
+                            batch=getattr(batch, 'batch', None))
+
+    @torch.no_grad()
+    def embed(self, batch: Data) -> Tensor:
+        """Clean node embeddings of ``batch`` (no corruption), for downstream use."""
+        return self.encode(batch)
+
+    def config(self) -> dict[str, Any]:
+        """``{'name', 'kwargs'}`` with plain values only."""
+        return {'name': type(self).registry_name, 'kwargs': dict(self.kwargs)}
+
+    def extra_repr(self) -> str:
+        return ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
+
+
+def build_objective(name: str, encoder: Encoder, **kwargs: Any) -> Objective:
+    """Build the registered objective ``name`` around ``encoder`` (errors list valid names)."""
+    return OBJECTIVES.build(name, encoder, **kwargs)
