@@ -39,3 +39,25 @@ def data_root() -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Caches go to a per-session temp dir, never into the user's home or the data root."""
     os.environ['GRAPHPFM_CACHE'] = str(tmp_path_factory.mktemp('graphpfm-cache'))
+
+
+SMALL_SMILES = [
+    'CCO', 'c1ccccc1O', 'CC(=O)Nc1ccc(O)cc1', 'C1CCCCC1N', 'O=C(O)c1ccccc1OC(C)=O',
+    'CN1C=NC2=C1C(=O)N(C(=O)N2C)C', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', 'C#N', 'ClC(Cl)Cl',
+    'OC[C@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O', 'c1ccc2ccccc2c1', 'CCN(CC)CC',
+    'FC(F)(F)c1ccccc1', 'CC(=O)OC1=CC=CC=C1C(=O)O', 'N#Cc1ccccc1', 'CCCCCCCCCCCCCCCC(=O)O',
+]
+
+
+@pytest.fixture
+def mol_store():
+    """A GraphStore of 16 small real molecules featurised with ogb.smiles2graph."""
+    from ogb.utils import smiles2graph
+
+    from graphpfm.data import GraphStore
+    return GraphStore.from_graphs([smiles2graph(s) for s in SMALL_SMILES])
+
+
+@pytest.fixture
+def small_smiles() -> list[str]:
+    return list(SMALL_SMILES)

@@ -1,0 +1,74 @@
+import torch
+from ogb.utils import smiles2graph
+from torch_geometric.data import Batch
+
+from graphpfm.data import GraphLoader, GraphStore, compact, smallest_int_dtype
+
+
+def test_collate_equals_pyg_from_data_list(mol_store):
+    idx = [3, 0, 15, 7, 7]
+    ours = mol_store.collate(idx)
+    ref = Batch.from_data_list([mol_store[i] for i in idx])
+    for key in ('x', 'edge_index', 'edge_attr', 'batch', 'ptr'):
+        assert torch.equal(ours[key], ref[key]), key
+    assert ours.num_graphs == 5
+    assert ours.x.dtype == torch.long and ours.edge_index.dtype == torch.long
+
+
+def test_items_equal_smiles2graph(mol_store, small_smiles):
+    for i, s in enumerate(small_smiles):
+        g = smiles2graph(s)
+        d = mol_store[i]
+        assert torch.equal(d.x, torch.from_numpy(g['node_feat']))
+        assert torch.equal(d.edge_index, torch.from_numpy(g['edge_index']))
+        assert torch.equal(d.edge_attr, torch.from_numpy(g['edge_feat']))
+        assert d.num_nodes == g['num_nodes']
+
+
+def test_collate_never_aliases_store(mol_store):
+    before = mol_store.x.clone()
+    b = mol_store.collate([0, 1])
+    b.x.fill_(7)
+    b.edge_attr.fill_(1)
+    assert torch.equal(mol_store.x, before)
+
+
+def test_compact_dtypes():
+    assert smallest_int_dtype(torch.tensor([0, 255])) == torch.uint8
+    assert smallest_int_dtype(torch.tensor([-1, 5])) == torch.int16
+    assert smallest_int_dtype(torch.tensor([0, 70000])) == torch.int32
+    assert compact(torch.tensor([1.5])).dtype == torch.float32
+
+
+def test_store_uses_small_dtypes(mol_store):
+    assert mol_store.x.dtype == torch.uint8
+    assert mol_store.edge_index.dtype == torch.uint8  # local indices of small molecules
+
+
+def test_index_select_and_roundtrip(mol_store, tmp_path):
+    sub = mol_store.index_select([4, 2])
+    assert len(sub) == 2
+    assert torch.equal(sub[0].x, mol_store[4].x)
+    assert torch.equal(sub[1].edge_index, mol_store[2].edge_index)
+    mol_store.save(tmp_path / 's.pt')
+    raw = torch.load(tmp_path / 's.pt', weights_only=True)
+    again = GraphStore.from_state_dict(raw)
+    assert torch.equal(again.x, mol_store.x) and torch.equal(again.edge_ptr, mol_store.edge_ptr)
+
+
+def test_loader_on_subset_covers_every_graph_once(mol_store):
+    sub = torch.utils.data.Subset(mol_store, list(range(3, 14)))
+    loader = GraphLoader(sub, batch_size=4, shuffle=True,
+                         generator=torch.Generator().manual_seed(0))
+    seen = []
+    for b in loader:
+        assert isinstance(b, Batch)
+        seen.append(b.num_graphs)
+    assert sum(seen) == 11 and seen[:2] == [4, 4]
+
+
+def test_bad_offsets_rejected():
+    import pytest
+    with pytest.raises(ValueError, match='node_ptr'):
+        GraphStore(torch.zeros(3, 9, dtype=torch.long), torch.zeros(2, 0, dtype=torch.long),
+                   torch.tensor([0, 2]), torch.tensor([0, 0]))

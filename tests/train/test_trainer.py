@@ -1,0 +1,80 @@
+import json
+
+import pytest
+import torch
+
+from graphpfm.nn import build_encoder
+from graphpfm.objectives import build_objective
+from graphpfm.train import TrainConfig, Trainer, load_checkpoint, load_encoder, save_checkpoint
+from graphpfm.train.checkpoint import check_plain
+
+
+def _trainer(tmp_path, seed=0, epochs=3):
+    torch.manual_seed(seed)
+    obj = build_objective('attr_masking', build_encoder('gin', num_layers=2, hidden_channels=32))
+    cfg = TrainConfig(epochs=epochs, batch_size=5, lr=3e-3, seed=seed, device='cpu',
+                      progress=False)
+    return Trainer(obj, cfg, log_path=tmp_path / 'log.jsonl',
+                   checkpoint_path=tmp_path / 'ckpt.pt', provenance={'corpus': 'test', 'size': 16})
+
+
+def test_fit_writes_log_and_checkpoint(mol_store, tmp_path):
+    tr = _trainer(tmp_path)
+    hist = tr.fit(mol_store)
+    lines = [json.loads(x) for x in (tmp_path / 'log.jsonl').read_text().splitlines()]
+    assert [r['epoch'] for r in lines] == [1, 2, 3]
+    assert all(r['graphs'] == 16 for r in lines)
+    assert lines == json.loads(json.dumps(hist))
+    ck = torch.load(tmp_path / 'ckpt.pt', weights_only=True)
+    assert ck['encoder']['name'] == 'gin' and ck['objective']['name'] == 'attr_masking'
+    assert ck['data'] == {'corpus': 'test', 'size': 16}
+    assert len(ck['history']) == 3 and 'torch' in ck['versions']
+    assert not list(tmp_path.glob('.*tmp*'))  # atomic write left no temp file
+
+
+def test_seed_reproduces_training(mol_store, tmp_path):
+    a = _trainer(tmp_path / 'a', seed=4).fit(mol_store)
+    b = _trainer(tmp_path / 'b', seed=4).fit(mol_store)
+    assert [r['loss'] for r in a] == [r['loss'] for r in b]
+    ea = load_encoder(tmp_path / 'a' / 'ckpt.pt')
+    eb = load_encoder(tmp_path / 'b' / 'ckpt.pt')
+    for (k, v), (_, w) in zip(ea.state_dict().items(), eb.state_dict().items()):
+        assert torch.equal(v, w), k
+
+
+def test_checkpoint_reproduces_embeddings_exactly(mol_store, tmp_path):
+    tr = _trainer(tmp_path, epochs=1)
+    tr.fit(mol_store)
+    enc = load_encoder(tmp_path / 'ckpt.pt').eval()
+    tr.objective.eval()
+    b = mol_store.collate(range(16))
+    assert torch.equal(enc(b.x, b.edge_index, edge_attr=b.edge_attr, batch=b.batch),
+                       tr.objective.embed(b))
+
+
+def test_load_encoder_override_dropout(mol_store, tmp_path):
+    enc = build_encoder('gin', num_layers=2, hidden_channels=8)
+    save_checkpoint(tmp_path / 'c.pt', enc)
+    again = load_encoder(tmp_path / 'c.pt', dropout=0.5)
+    assert again.dropout == 0.5
+
+
+def test_checkpoint_rejects_non_plain_values(tmp_path):
+    enc = build_encoder('gin', num_layers=1, hidden_channels=8)
+    with pytest.raises(TypeError, match='not a plain value'):
+        save_checkpoint(tmp_path / 'c.pt', enc, config={'bad': object()})
+    with pytest.raises(TypeError):
+        check_plain({1: 2})
+
+
+def test_load_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / 'missing.pt')
+    torch.save({'format_version': 99, 'encoder': {}}, tmp_path / 'future.pt')
+    with pytest.raises(ValueError, match='format 99'):
+        load_checkpoint(tmp_path / 'future.pt')
+
+
+def test_trainer_config_validation():
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
