@@ -1,0 +1,11 @@
+"""Downstream evaluation: fine-tuning, linear probing, OGB-style evaluators, comparison tables."""
+from .compare import compare, format_table
+from .evaluator import METRICS, Evaluator, higher_is_better, single_class_tasks
+from .finetune import (MODES, FinetuneConfig, FinetuneResult, build_optimizer, finetune,
+                       select_best_epoch)
+from .losses import loss_for_task, masked_bce_with_logits, masked_cross_entropy, masked_mse
+
+__all__ = ['compare', 'format_table', 'METRICS', 'Evaluator', 'higher_is_better',
+           'single_class_tasks', 'MODES', 'FinetuneConfig', 'FinetuneResult', 'build_optimizer',
+           'finetune', 'select_best_epoch', 'loss_for_task', 'masked_bce_with_logits',
+           'masked_cross_entropy', 'masked_mse']

@@ -1,0 +1,75 @@
+"""Graph-level readout and prediction head on top of an :class:`~graphpfm.nn.encoders.Encoder`."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Batch
+from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
+
+#: global pooling functions by name
+POOLS: dict[str, Callable[..., Tensor]] = {
+    'mean': global_mean_pool,
+    'sum': global_add_pool,
+    'max': global_max_pool,
+}
+
+
+def resolve_pool(pool: str) -> Callable[..., Tensor]:
+    """The global pooling function called ``pool`` (errors list the valid names)."""
+    try:
+        return POOLS[pool]
+    except (KeyError, TypeError):
+        raise ValueError(f"pool '{pool}' invalid; valid options: {', '.join(POOLS)}") from None
+
+
+class GraphPredictor(torch.nn.Module):
+    r"""Encoder, global pooling and a linear head: the fine-tuning model of `"Strategies for
+    Pre-training Graph Neural Networks" <https://arxiv.org/abs/1905.12265>`_.
+
+    .. math::
+        \hat{\mathbf{y}}_g = \mathbf{W} \, \mathrm{dropout}\big(\mathrm{pool}
+        (\{\mathbf{h}_i : i \in g\})\big) + \mathbf{b}
+
+    Args:
+        encoder (Encoder): node encoder, called as
+            ``encoder(x, edge_index, edge_attr=..., batch=...)``; must have ``out_channels``.
+        num_tasks (int): width of the output (tasks, or classes for multiclass problems).
+        pool (str): ``'mean'``, ``'sum'`` or ``'max'``. (default: :obj:`'mean'`)
+        dropout (float): dropout on the pooled graph embedding. (default: :obj:`0.0`)
+    """
+
+    def __init__(self, encoder: torch.nn.Module, num_tasks: int, pool: str = 'mean',
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        if num_tasks < 1:
+            raise ValueError(f'num_tasks must be >= 1, got {num_tasks}')
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f'dropout must be in [0, 1), got {dropout}')
+        self._pool = resolve_pool(pool)
+        self.encoder = encoder
+        self.num_tasks = num_tasks
+        self.pool = pool
+        self.dropout = dropout
+        self.head = torch.nn.Linear(encoder.out_channels, num_tasks)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the head only; the (possibly pretrained) encoder is left alone."""
+        self.head.reset_parameters()
+
+    def embed(self, batch: Batch) -> Tensor:
+        """Pooled graph embeddings ``[num_graphs, encoder.out_channels]``."""
+        h = self.encoder(batch.x, batch.edge_index, edge_attr=getattr(batch, 'edge_attr', None),
+                         batch=batch.batch)
+        return self._pool(h, batch.batch, size=batch.num_graphs)
+
+    def forward(self, batch: Batch) -> Tensor:
+        """Predictions (logits for classification) ``[num_graphs, num_tasks]``."""
+        g = F.dropout(self.embed(batch), p=self.dropout, training=self.training)
+        return self.head(g)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}({self.encoder!r}, num_tasks={self.num_tasks}, '
+                f"pool='{self.pool}', dropout={self.dropout})")
