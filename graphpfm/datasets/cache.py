@@ -1,0 +1,56 @@
+"""On-disk caches of processed datasets: plain tensors, keyed by the inputs they came from."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.store import GraphStore
+from ..paths import atomic_write_bytes, cache_dir
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT_VERSION = 1
+
+
+def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
+    """Absolute path, size and modification time of ``path`` (a change invalidates a cache)."""
+    path = Path(path).resolve()
+    st = path.stat()
+    return {'path': str(path), 'size': st.st_size, 'mtime_ns': st.st_mtime_ns}
+
+
+def cache_file(sub: str, stem: str, key: Any) -> Path:
+    """The cache file for ``key`` (any JSON-serialisable value) under ``cache_dir(sub)``."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    safe_stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[:80]
+    return cache_dir(sub) / f'{safe_stem}-{digest[:20]}.pt'
+
+
+def save_cached(path: Path, store: GraphStore, **tensors: Any) -> None:
+    """Save ``store`` plus extra plain values (tensors, dicts of tensors) atomically."""
+    state = {'cache_format_version': CACHE_FORMAT_VERSION, 'store': store.state_dict(),
+             'extra': tensors}
+    atomic_write_bytes(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_cached(path: Path) -> tuple[GraphStore, dict[str, Any]] | None:
+    """Load a cache written by :func:`save_cached` (``weights_only=True``); :obj:`None` if the
+    file is absent or unreadable (it is then rebuilt)."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, weights_only=True, map_location='cpu')
+        if state.get('cache_format_version') != CACHE_FORMAT_VERSION:
+            raise ValueError(f"cache format {state.get('cache_format_version')} is not "
+                             f'{CACHE_FORMAT_VERSION}')
+        store = GraphStore.from_state_dict(state['store'])
+    except Exception as exc:  # a stale or truncated cache is rebuilt, never fatal
+        log.warning('ignoring unreadable cache %s (%s); rebuilding it', path, exc)
+        return None
+    return store, state.get('extra', {})
