@@ -1,0 +1,381 @@
+r"""Molecules from SMILES: OGB featurisation (:func:`ogb.utils.smiles2graph`) in parallel,
+file readers and a cache of plain tensors.
+
+Invalid SMILES (RDKit returns no molecule, or a molecule without atoms) are never fatal: they
+are dropped, counted and reported in the store's ``meta`` (``num_invalid``,
+``invalid_examples``), and ``store.source_index`` maps every kept graph back to its input
+position.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+import math
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..data.store import GraphStore, compact
+from .bundle import DatasetBundle
+from .cache import cache_file, file_fingerprint, load_cached, save_cached
+from .splits import random_split, scaffold_split
+
+log = logging.getLogger(__name__)
+
+FEATURIZER = 'ogb.smiles2graph'
+#: Bump when the featurisation output changes, to invalidate old caches.
+FEATURIZER_VERSION = 1
+MAX_INVALID_EXAMPLES = 20
+SMILES_SUFFIXES = ('.csv', '.csv.gz', '.smi', '.smi.gz')
+SPLITS = ('scaffold', 'random')
+EVAL_METRICS = {'binary classification': 'rocauc', 'regression': 'rmse',
+                'multiclass classification': 'acc'}
+
+
+def featurizer_info() -> dict[str, Any]:
+    """Name and versions of the featuriser (recorded in ``meta`` and in cache keys)."""
+    import ogb
+    import rdkit
+    return {'name': FEATURIZER, 'version': FEATURIZER_VERSION, 'ogb': ogb.__version__,
+            'rdkit': rdkit.__version__}
+
+
+# ---------------------------------------------------------------------------- featurisation
+def _feature_widths() -> tuple[int, int]:
+    from ogb.utils.features import get_atom_feature_dims, get_bond_feature_dims
+    return len(get_atom_feature_dims()), len(get_bond_feature_dims())
+
+
+def _invalid_reason(smiles: Any) -> str:
+    """Why RDKit rejects ``smiles`` (only called for failures, so it may be slow)."""
+    from rdkit import Chem
+    if not isinstance(smiles, str):
+        return f'not a string ({type(smiles).__name__})'
+    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    if mol is None:
+        return 'SMILES syntax error'
+    if mol.GetNumAtoms() == 0:
+        return 'molecule has no atoms'
+    problems = Chem.DetectChemistryProblems(mol)
+    if problems:
+        return '; '.join(f'{p.GetType()}: {p.Message()}' for p in problems)
+    return 'RDKit could not build the molecule'
+
+
+def _featurize_chunk(smiles: Sequence[Any]) -> dict[str, Any]:
+    """Featurise a chunk with :func:`ogb.utils.smiles2graph` (runs in worker processes).
+
+    Returns concatenated numpy arrays for the valid molecules and ``(position, reason)`` pairs
+    for the invalid ones (positions are local to the chunk).
+    """
+    from ogb.utils import smiles2graph
+    from rdkit.rdBase import BlockLogs
+
+    _block = BlockLogs()  # noqa: F841  (keeps RDKit quiet while alive)
+    n_atom, n_bond = _feature_widths()
+    xs, eis, eas, nn, ne, kept, invalid = [], [], [], [], [], [], []
+    for i, s in enumerate(smiles):
+        try:
+            g = smiles2graph(s) if isinstance(s, str) else None
+        except Exception:  # RDKit returned None (smiles2graph then fails on it)
+            g = None
+        if g is None or g['num_nodes'] == 0:
+            invalid.append((i, _invalid_reason(s)))
+            continue
+        xs.append(g['node_feat'])
+        eis.append(g['edge_index'])
+        eas.append(g['edge_feat'])
+        nn.append(g['num_nodes'])
+        ne.append(g['edge_index'].shape[1])
+        kept.append(i)
+    return {
+        'x': np.concatenate(xs, 0) if xs else np.zeros((0, n_atom), np.int64),
+        'edge_index': np.concatenate(eis, 1) if eis else np.zeros((2, 0), np.int64),
+        'edge_attr': np.concatenate(eas, 0) if eas else np.zeros((0, n_bond), np.int64),
+        'num_nodes': np.asarray(nn, np.int64), 'num_edges': np.asarray(ne, np.int64),
+        'kept': np.asarray(kept, np.int64), 'invalid': invalid,
+    }
+
+
+def _resolve_workers(num_workers: int | None) -> int:
+    if num_workers is None:
+        return os.cpu_count() or 1
+    if num_workers < 0:
+        raise ValueError(f'num_workers must be >= 0 (0 = in process), got {num_workers}')
+    return num_workers
+
+
+def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
+                     num_workers: int | None = None, progress: bool = True,
+                     chunk_size: int | None = None, source: str = 'list',
+                     line_numbers: Sequence[int] | None = None) -> GraphStore:
+    r"""Featurise SMILES exactly as :func:`ogb.utils.smiles2graph` into a
+    :class:`~graphpfm.data.GraphStore`, in parallel over chunks.
+
+    Invalid SMILES are dropped (never fatal), together with their labels; ``store.meta``
+    records ``source``, ``count`` (inputs), ``num_valid``, ``num_invalid``,
+    ``invalid_examples`` (the first 20 as ``{'index', 'line', 'smiles', 'reason'}``) and
+    ``featurizer`` (name plus ogb and RDKit versions). ``store.source_index`` (``LongTensor
+    [num_graphs]``) holds each kept molecule's input position.
+
+    Args:
+        smiles (list of str): the molecules.
+        labels (array-like, optional): ``[N]`` or ``[N, T]`` labels (NaN = missing), stored
+            as ``float32`` :obj:`y`. (default: :obj:`None`)
+        num_workers (int, optional): worker processes; ``0`` featurises in this process.
+            (default: :obj:`os.cpu_count()`)
+        progress (bool, optional): show a tqdm progress bar. (default: :obj:`True`)
+        chunk_size (int, optional): molecules per task. (default: between 64 and 1000)
+        source (str, optional): provenance recorded in ``meta``. (default: ``'list'``)
+        line_numbers (list of int, optional): file line of each SMILES, for reports.
+            (default: :obj:`None`)
+    """
+    from tqdm.auto import tqdm
+
+    smiles = list(smiles)
+    n = len(smiles)
+    y = None
+    if labels is not None:
+        y = torch.as_tensor(np.asarray(labels, dtype=np.float32))
+        if y.dim() == 1:
+            y = y.view(-1, 1)
+        if y.dim() != 2 or y.size(0) != n:
+            raise ValueError(f'labels must have shape [{n}] or [{n}, num_tasks], got '
+                             f'{tuple(y.shape)}')
+    workers = _resolve_workers(num_workers)
+    if chunk_size is None:
+        chunk_size = min(1000, max(64, math.ceil(n / (4 * max(workers, 1)))))
+    starts = list(range(0, n, chunk_size))
+    chunks = [smiles[s:s + chunk_size] for s in starts]
+    workers = min(workers, len(chunks))
+
+    results = []
+    with tqdm(total=n, unit='mol', desc='featurising SMILES', disable=not progress) as bar:
+        if workers <= 1:
+            for chunk in chunks:
+                results.append(_featurize_chunk(chunk))
+                bar.update(len(chunk))
+        else:
+            with multiprocessing.get_context().Pool(workers) as pool:
+                for res, chunk in zip(pool.imap(_featurize_chunk, chunks), chunks):
+                    results.append(res)
+                    bar.update(len(chunk))
+
+    n_atom, n_bond = _feature_widths()
+    cat = (lambda key, axis, empty: np.concatenate([r[key] for r in results], axis)
+           if results else empty)
+    x = torch.from_numpy(cat('x', 0, np.zeros((0, n_atom), np.int64)))
+    edge_index = torch.from_numpy(cat('edge_index', 1, np.zeros((2, 0), np.int64)))
+    edge_attr = torch.from_numpy(cat('edge_attr', 0, np.zeros((0, n_bond), np.int64)))
+    num_nodes = torch.from_numpy(cat('num_nodes', 0, np.zeros(0, np.int64)))
+    num_edges = torch.from_numpy(cat('num_edges', 0, np.zeros(0, np.int64)))
+    kept = torch.from_numpy(np.concatenate([r['kept'] + s for r, s in zip(results, starts)])
+                            if results else np.zeros(0, np.int64))
+    invalid = [(s + i, reason) for r, s in zip(results, starts) for i, reason in r['invalid']]
+
+    examples = []
+    for idx, reason in invalid[:MAX_INVALID_EXAMPLES]:
+        ex = {'index': idx, 'smiles': smiles[idx] if isinstance(smiles[idx], str)
+              else repr(smiles[idx]), 'reason': reason}
+        if line_numbers is not None:
+            ex['line'] = int(line_numbers[idx])
+        examples.append(ex)
+    if invalid:
+        log.warning('%s: %d of %d SMILES are invalid and were dropped (first: %s)', source,
+                    len(invalid), n, examples[:3])
+    meta = {'source': source, 'count': n, 'num_valid': int(kept.numel()),
+            'num_invalid': len(invalid), 'invalid_examples': examples,
+            'featurizer': featurizer_info()}
+    zero = torch.zeros(1, dtype=torch.long)
+    store = GraphStore(compact(x), compact(edge_index), torch.cat([zero, num_nodes.cumsum(0)]),
+                       torch.cat([zero, num_edges.cumsum(0)]), compact(edge_attr),
+                       None if y is None else y[kept], meta)
+    store.source_index = kept
+    return store
+
+
+# ---------------------------------------------------------------------------- file readers
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suf in SMILES_SUFFIXES:
+        if name.endswith(suf):
+            return suf
+    raise ValueError(f"unsupported SMILES file '{path}'; valid suffixes: "
+                     f"{', '.join(SMILES_SUFFIXES)}")
+
+
+def is_smiles_file(name: str | os.PathLike) -> bool:
+    """Whether ``name`` looks like a SMILES file path (by suffix)."""
+    return str(name).lower().endswith(SMILES_SUFFIXES)
+
+
+def read_smiles_file(path: str | os.PathLike, limit: int | None = None
+                     ) -> tuple[list[str], np.ndarray]:
+    r"""Read SMILES and their 1-based line numbers from a ``.csv`` or ``.smi`` file
+    (optionally ``.gz``).
+
+    ``.csv``: the column named ``smiles`` (any case). ``.smi``: the first whitespace-separated
+    token of every non-empty line (lines starting with ``#`` are comments; a first token
+    ``smiles`` is a header). Only the first ``limit`` records are read.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    suffix = _suffix(path)
+    if limit is not None and limit < 1:
+        raise ValueError(f'limit must be a positive number of molecules, got {limit}')
+    if suffix.startswith('.csv'):
+        columns = list(pd.read_csv(path, nrows=0).columns)
+        matches = [c for c in columns if str(c).strip().lower() == 'smiles']
+        if not matches:
+            raise ValueError(f"{path} has no 'smiles' column; columns: {', '.join(map(str, columns))}")
+        col = matches[0]
+        df = pd.read_csv(path, usecols=[col], nrows=limit, dtype={col: str},
+                         keep_default_na=False)
+        smiles = df[col].tolist()
+        return smiles, np.arange(len(smiles), dtype=np.int64) + 2
+    opener = gzip.open if suffix.endswith('.gz') else open
+    smiles, lines = [], []
+    header_checked = False
+    with opener(path, 'rt') as f:
+        for lineno, line in enumerate(f, start=1):
+            tokens = line.split(None, 1)
+            if not tokens or tokens[0].startswith('#'):
+                continue
+            if not header_checked:
+                header_checked = True
+                if tokens[0].lower() == 'smiles':
+                    continue
+            smiles.append(tokens[0])
+            lines.append(lineno)
+            if limit is not None and len(smiles) >= limit:
+                break
+    return smiles, np.asarray(lines, dtype=np.int64)
+
+
+def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
+                     num_workers: int | None = None, progress: bool = True) -> GraphStore:
+    r"""Featurise a SMILES file (see :func:`read_smiles_file`) once and cache the result.
+
+    The cache lives under ``cache_dir('smiles')``, keyed by the file's absolute path, size
+    and modification time, ``limit`` and the featuriser version, and is loaded with
+    ``weights_only=True``. ``store.source_index`` maps graphs back to record positions;
+    ``store.meta['from_cache']`` says whether the cache was used.
+
+    Args:
+        path (str or Path): a ``.csv``, ``.smi``, ``.csv.gz`` or ``.smi.gz`` file.
+        limit (int, optional): featurise only the first ``limit`` records. (default:
+            :obj:`None`)
+        num_workers (int, optional): as in :func:`featurize_smiles`. (default: :obj:`None`)
+        progress (bool, optional): show a progress bar. (default: :obj:`True`)
+    """
+    path = Path(path)
+    if not path.is_file():
+        from .errors import DatasetNotFoundError
+        raise DatasetNotFoundError(f'SMILES file {path} not found')
+    _suffix(path)
+    key = {'file': file_fingerprint(path), 'limit': limit, 'featurizer': featurizer_info()}
+    cpath = cache_file('smiles', path.name, key)
+    cached = load_cached(cpath)
+    if cached is not None:
+        store, extra = cached
+        store.source_index = extra['source_index']
+        store.meta['from_cache'] = True
+        log.info('loaded %s from cache %s', path, cpath)
+        return store
+    smiles, lines = read_smiles_file(path, limit)
+    store = featurize_smiles(smiles, num_workers=num_workers, progress=progress,
+                             source=str(path.resolve()), line_numbers=lines)
+    store.meta.update({'limit': limit, 'cache_path': str(cpath)})
+    save_cached(cpath, store, source_index=store.source_index)
+    store.meta['from_cache'] = False
+    return store
+
+
+# ---------------------------------------------------------------------------- bundles
+def infer_task_type(y: Tensor) -> str:
+    """``'binary classification'`` when every known label is 0 or 1, ``'regression'`` when
+    some label is not an integer; integers outside {0, 1} are ambiguous and raise."""
+    known = y[~torch.isnan(y)]
+    if known.numel() == 0:
+        raise ValueError('every label is missing (NaN); cannot infer the task type')
+    if bool(((known == 0) | (known == 1)).all()):
+        return 'binary classification'
+    if bool((known != known.round()).any()):
+        return 'regression'
+    raise ValueError("labels are integers outside {0, 1}; pass task_type= explicitly, one of: "
+                     f"{', '.join(EVAL_METRICS)}")
+
+
+def make_split(split: str, smiles: Sequence[str], frac: Sequence[float], seed: int
+               ) -> dict[str, Tensor]:
+    """Split molecules by ``split`` (one of :data:`SPLITS`)."""
+    if split == 'scaffold':
+        return scaffold_split(smiles, frac)
+    if split == 'random':
+        return random_split(len(smiles), frac, seed)
+    raise ValueError(f"unknown split '{split}'; valid options: {', '.join(SPLITS)}")
+
+
+def bundle_from_store(store: GraphStore, smiles: Sequence[str], name: str, *,
+                      split: str = 'scaffold', frac: Sequence[float] = (0.8, 0.1, 0.1),
+                      seed: int = 0, task_type: str | None = None,
+                      split_idx: dict[str, Tensor] | None = None) -> DatasetBundle:
+    """Wrap a featurised store (``smiles`` = the kept molecules, in store order) in a bundle:
+    unlabelled when ``store.y`` is :obj:`None`, else labelled with a split."""
+    meta = dict(store.meta)
+    if store.y is None:
+        return DatasetBundle(name=name, dataset=store, meta=meta)
+    if task_type is None:
+        task_type = infer_task_type(store.y)
+    if task_type not in EVAL_METRICS:
+        raise ValueError(f"task_type '{task_type}' invalid; valid options: "
+                         f"{', '.join(EVAL_METRICS)}")
+    if split_idx is None:
+        split_idx = make_split(split, smiles, frac, seed)
+    meta.update({'split': split, 'split_frac': list(frac)})
+    if split == 'random':
+        meta['split_seed'] = seed
+    return DatasetBundle(name=name, dataset=store, split_idx=split_idx, level='graph',
+                         task_type=task_type, num_tasks=store.num_tasks,
+                         eval_metric=EVAL_METRICS[task_type], meta=meta)
+
+
+def from_smiles(smiles: Sequence[str], labels: Any = None, name: str = 'custom', *,
+                split: str = 'scaffold', frac: Sequence[float] = (0.8, 0.1, 0.1),
+                seed: int = 0, task_type: str | None = None, num_workers: int | None = 0,
+                progress: bool = False) -> DatasetBundle:
+    r"""A :class:`DatasetBundle` from a list of SMILES (and optional labels).
+
+    Without labels the bundle is an unlabelled corpus. With labels, the task type is
+    ``'regression'`` if some label is not an integer, else ``'binary classification'``
+    (override with :obj:`task_type`); ``num_tasks`` comes from the label shape, and the split
+    is the OGB/pretrain-gnns scaffold split (or a seeded random one). Invalid SMILES are
+    dropped together with their labels and counted in ``meta['num_invalid']``.
+
+    Args:
+        smiles (list of str): the molecules.
+        labels (array-like, optional): ``[N]`` or ``[N, T]``, NaN = missing. (default:
+            :obj:`None`)
+        name (str, optional): bundle name. (default: ``'custom'``)
+        split (str, optional): ``'scaffold'`` or ``'random'``. (default: ``'scaffold'``)
+        frac (tuple of float, optional): train/valid/test fractions. (default: ``(0.8, 0.1,
+            0.1)``)
+        seed (int, optional): seed of the random split (recorded in ``meta``). (default:
+            :obj:`0`)
+        task_type (str, optional): force the task type. (default: :obj:`None`)
+        num_workers (int, optional): as in :func:`featurize_smiles`. (default: :obj:`0`)
+        progress (bool, optional): show a progress bar. (default: :obj:`False`)
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split '{split}'; valid options: {', '.join(SPLITS)}")
+    smiles = list(smiles)
+    store = featurize_smiles(smiles, labels, num_workers=num_workers, progress=progress)
+    kept = [smiles[i] for i in store.source_index.tolist()]
+    return bundle_from_store(store, kept, name, split=split, frac=frac, seed=seed,
+                             task_type=task_type)
