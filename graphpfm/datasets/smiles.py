@@ -233,7 +233,8 @@ def read_smiles_file(path: str | os.PathLike, limit: int | None = None
         columns = list(pd.read_csv(path, nrows=0).columns)
         matches = [c for c in columns if str(c).strip().lower() == 'smiles']
         if not matches:
-            raise ValueError(f"{path} has no 'smiles' column; columns: {', '.join(map(str, columns))}")
+            raise ValueError(f"{path} has no 'smiles' column; columns: "
+                             f"{', '.join(map(str, columns))}")
         col = matches[0]
         df = pd.read_csv(path, usecols=[col], nrows=limit, dtype={col: str},
                          keep_default_na=False)

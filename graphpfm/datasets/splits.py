@@ -40,8 +40,9 @@ def scaffold_split(smiles: Sequence[str], frac: Sequence[float] = (0.8, 0.1, 0.1
 
     Molecules are grouped by Bemis-Murcko scaffold (``includeChirality=True``); the groups are
     sorted by size (largest first; ties: the group whose first member comes later goes first,
-    as in ``sorted(..., key=lambda x: (len(x[1]), x[1][0]), reverse=True)``) and assigned whole to train until it would exceed ``frac[0]`` of the molecules, then to valid
-    until train + valid would exceed ``frac[0] + frac[1]``, the rest to test. No scaffold is
+    as in ``sorted(..., key=lambda x: (len(x[1]), x[1][0]), reverse=True)``) and assigned
+    whole to train until it would exceed ``frac[0]`` of the molecules, then to valid until
+    train + valid would exceed ``frac[0] + frac[1]``, the rest to test. No scaffold is
     shared between two splits. On OGB's molecule datasets this reproduces the split files
     (as sets) wherever today's RDKit parses every molecule.
 

@@ -1,0 +1,120 @@
+r"""Datasets: :func:`load_dataset` returns a :class:`DatasetBundle` for a registered name (OGB
+molecule datasets, SMILES corpora) or for a path to a SMILES file.
+
+Registered names live in :data:`DATASETS`; each entry is a :class:`DatasetSpec` that knows how
+to load the dataset and where to find it on disk.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..registry import Registry
+from .bundle import DatasetBundle
+from .corpora import (embedded_smiles_path, embedded_tpsa_path, load_embedded,
+                      load_embedded_tpsa, load_moses, load_smiles_corpus, moses_path)
+from .errors import DatasetNotFoundError
+from .ogb_graph import find_ogb_dir, load_ogb_graph, ogb_info, ogb_mol_names, ogb_smiles
+from .smiles import (featurize_smiles, from_smiles, is_smiles_file, load_smiles_file,
+                     read_smiles_file)
+from .splits import random_split, scaffold_split
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registry entry: how to load a dataset and where it lives.
+
+    Attributes:
+        name (str): registry name.
+        kind (str): ``'ogb'`` (labelled OGB molecule dataset) or ``'corpus'`` (SMILES; labelled
+            only for ``'embedded-tpsa'``).
+        load (callable): ``load(root, *, limit, download, num_workers, progress)`` ->
+            :class:`DatasetBundle`.
+        locate (callable): ``locate(root)`` -> the path of the files, or :obj:`None` if absent.
+    """
+
+    name: str
+    kind: str
+    load: Callable[..., DatasetBundle]
+    locate: Callable[[str | os.PathLike | None], Path | None]
+
+
+DATASETS: Registry[DatasetSpec] = Registry('dataset')
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.exists() else None
+
+
+def _register(spec: DatasetSpec) -> None:
+    DATASETS.register(spec.name)(spec)
+
+
+def _load_ogb(name: str, root=None, *, limit=None, download=None, num_workers=None,
+              progress=True) -> DatasetBundle:
+    del num_workers
+    return load_ogb_graph(name, root, download=download, limit=limit, progress=progress)
+
+
+_register(DatasetSpec('embedded', 'corpus', load_embedded,
+                      lambda root: _existing(embedded_smiles_path())))
+_register(DatasetSpec('embedded-tpsa', 'corpus', load_embedded_tpsa,
+                      lambda root: _existing(embedded_tpsa_path())))
+_register(DatasetSpec('moses', 'corpus', load_moses, lambda root: _existing(moses_path(root))))
+for _name in ogb_mol_names():
+    _register(DatasetSpec(_name, 'ogb', functools.partial(_load_ogb, _name),
+                          functools.partial(find_ogb_dir, _name)))
+del _name
+
+
+def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None, *,
+                 limit: int | None = None, download: bool | None = None,
+                 num_workers: int | None = None, progress: bool = True) -> DatasetBundle:
+    r"""Load a dataset by registry name, or a SMILES file by path.
+
+    Args:
+        name (str or Path): a name in :data:`DATASETS` (``'embedded'``, ``'embedded-tpsa'``,
+            ``'moses'``, ``'ogbg-molhiv'``, ...) or a path to a ``.csv``/``.smi`` file
+            (optionally ``.gz``).
+        root (str or Path, optional): the data root (see :func:`graphpfm.paths.data_root`).
+            (default: :obj:`None`)
+        limit (int, optional): keep only the first ``limit`` molecules. (default: :obj:`None`)
+        download (bool, optional): allow downloading absent OGB datasets; :obj:`None` means
+            yes. (default: :obj:`None`)
+        num_workers (int, optional): SMILES featurisation processes (0 = in process).
+            (default: :obj:`os.cpu_count()`)
+        progress (bool, optional): show progress bars. (default: :obj:`True`)
+
+    Raises:
+        KeyError: unknown name (the message lists the valid names).
+        DatasetNotFoundError: the dataset's files are absent.
+    """
+    kwargs = dict(limit=limit, download=download, num_workers=num_workers, progress=progress)
+    key = str(name)
+    if key in DATASETS:
+        return DATASETS.get(key).load(root, **kwargs)
+    if is_smiles_file(key) or Path(key).is_file():
+        return load_smiles_corpus(key, root, **kwargs)
+    raise KeyError(f"Unknown dataset '{key}'. Valid options: {', '.join(DATASETS.names())}; "
+                   "or a path to a .csv/.smi file (optionally .gz) with SMILES")
+
+
+def available_datasets(root: str | os.PathLike | None = None) -> dict[str, Path | bool]:
+    """For every registered dataset, the path of its files under the data root, or
+    :obj:`False` if absent (for ``graphpfm list``)."""
+    out: dict[str, Path | bool] = {}
+    for name in DATASETS.names():
+        found = DATASETS.get(name).locate(root)
+        out[name] = found if found is not None else False
+    return out
+
+
+__all__ = [
+    'DATASETS', 'DatasetBundle', 'DatasetNotFoundError', 'DatasetSpec', 'available_datasets',
+    'featurize_smiles', 'from_smiles', 'load_dataset', 'load_ogb_graph', 'load_smiles_file',
+    'ogb_info', 'ogb_mol_names', 'ogb_smiles', 'random_split', 'read_smiles_file',
+    'scaffold_split',
+]
