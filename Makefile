@@ -1,0 +1,28 @@
+# Two commands: `make quickstart` and `make test`. Both create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The CPU build of torch (its wheel lies on this machine's disk); an unpinned torch would pull
+# several GB of CUDA libraries. Override with `make TORCH_SPEC=torch==2.13.0 ...` elsewhere.
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: quickstart test install clean bench
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+quickstart: $(VENV)/.installed
+	$(VENV)/bin/graphpfm quickstart
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,147 @@
+"""The command line end to end on a small corpus (tiny model, few epochs)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from graphpfm.cli import build_parser, run
+from graphpfm.train import load_encoder
+
+TINY = ['--num-layers', '2', '--hidden-channels', '16', '--no-progress', '--device', 'cpu']
+
+
+@pytest.fixture
+def corpus(tmp_path, small_smiles):
+    path = tmp_path / 'corpus.csv'
+    pd.DataFrame({'smiles': small_smiles[:8] + ['not_a_smiles'] + small_smiles[8:]}).to_csv(
+        path, index=False)
+    return path
+
+
+def test_pretrain_then_embed(corpus, tmp_path):
+    out = tmp_path / 'run'
+    ckpt = run(['pretrain', '--dataset', str(corpus), '--epochs', '2', '--batch-size', '4',
+                '--featurize-workers', '0', '--mask-rate', '0.3', '--out', str(out), *TINY])
+    assert ckpt == out / 'checkpoint.pt' and ckpt.is_file()
+    raw = torch.load(ckpt, weights_only=True)
+    assert raw['objective'] == {'name': 'attr_masking',
+                                'kwargs': {'mask_rate': 0.3, 'mask_edges': False}}
+    assert raw['data']['num_graphs'] == 16 and raw['data']['num_invalid'] == 1
+    assert raw['config']['epochs'] == 2
+    lines = (out / 'train_log.jsonl').read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[-1])['epoch'] == 2
+
+    for suffix in ('.npy', '.csv'):
+        dest = tmp_path / f'emb{suffix}'
+        run(['embed', '--checkpoint', str(ckpt), '--input', str(corpus), '--output', str(dest),
+             '--featurize-workers', '0', '--device', 'cpu', '--no-progress'])
+        if suffix == '.npy':
+            emb = np.load(dest)
+        else:
+            df = pd.read_csv(dest)
+            assert df['valid'].tolist() == [True] * 8 + [False] + [True] * 8
+            emb = df[[c for c in df.columns if c.startswith('e')]].to_numpy()
+        assert emb.shape == (17, 16)
+        assert np.isnan(emb[8]).all() and np.isfinite(np.delete(emb, 8, 0)).all()
+
+    # embeddings are in input order: row 9 (after the invalid one) is small_smiles[8]
+    from ogb.utils import smiles2graph
+
+    from graphpfm.data import GraphStore
+    enc = load_encoder(ckpt).eval()
+    b = GraphStore.from_graphs([smiles2graph(pd.read_csv(corpus)['smiles'][9])]).collate([0])
+    with torch.no_grad():
+        ref = enc(b.x, b.edge_index, edge_attr=b.edge_attr, batch=b.batch).mean(0)
+    assert np.allclose(np.load(tmp_path / 'emb.npy')[9], ref.numpy(), atol=1e-5)
+
+
+def test_config_file_with_flag_override(corpus, tmp_path):
+    cfg = tmp_path / 'c.yaml'
+    cfg.write_text(f'dataset: {corpus}\nepochs: 3\nbatch-size: 8\nhidden_channels: 8\n'
+                   f'num_layers: 1\nfeaturize_workers: 0\n')
+    out = tmp_path / 'r'
+    run(['pretrain', '--config', str(cfg), '--epochs', '1', '--out', str(out),
+         '--no-progress', '--device', 'cpu'])
+    raw = torch.load(out / 'checkpoint.pt', weights_only=True)
+    assert raw['config']['epochs'] == 1            # flag beats file
+    assert raw['config']['batch_size'] == 8        # file beats default
+    assert raw['encoder']['kwargs']['hidden_channels'] == 8
+
+
+def test_config_file_unknown_key_lists_valid(tmp_path, capsys):
+    cfg = tmp_path / 'c.yaml'
+    cfg.write_text('epochz: 3\n')
+    with pytest.raises(SystemExit):
+        run(['pretrain', '--config', str(cfg)])
+    err = capsys.readouterr().err
+    assert 'epochz' in err and 'epochs' in err
+
+
+def test_option_of_another_objective_is_rejected(corpus, tmp_path):
+    parser = build_parser()
+    args = parser.parse_args(['pretrain', '--mask-rate', '0.2'])
+    assert args.mask_rate == 0.2
+    from graphpfm.cli import _objective_kwargs
+    assert _objective_kwargs(args, 'attr_masking') == {'mask_rate': 0.2}
+
+
+def test_help_documents_every_option_with_default():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == '_SubParsersAction')
+    for name, p in sub.choices.items():
+        text = ' '.join(p.format_help().split())
+        for action in p._actions:
+            if action.dest == 'help':
+                continue
+            assert action.help, f'{name} {action.option_strings} has no help'
+            assert f'(default: {action.default})' in text, (name, action.dest)
+
+
+def test_list_names_objectives_encoders_and_datasets(capsys, data_root):
+    res = run(['list', '--root', str(data_root)])
+    text = capsys.readouterr().out
+    assert 'attr_masking' in text and 'gin' in text and 'ogbg-molbbbp' in text
+    assert res['datasets']['ogbg-molbbbp'] and not res['datasets']['ogbg-molmuv']
+
+
+def test_finetune_compare_scratch_on_real_data(tmp_path, data_root):
+    enc_dir = tmp_path / 'pre'
+    run(['pretrain', '--dataset', 'ogbg-molbace', '--limit', '64', '--root', str(data_root),
+         '--epochs', '1', '--batch-size', '32', '--out', str(enc_dir), *TINY])
+    payload = run(['finetune', '--dataset', 'ogbg-molbbbp', '--root', str(data_root),
+                   '--checkpoint', str(enc_dir / 'checkpoint.pt'), '--compare-scratch',
+                   '--epochs', '1', '--seeds', '2', '--batch-size', '256', '--out',
+                   str(tmp_path / 'ft'), '--no-progress', '--device', 'cpu'])
+    res = payload['results']
+    assert set(res) == {'pretrained', 'scratch'}
+    for r in res.values():
+        assert [run_['seed'] for run_ in r['runs']] == [0, 1]
+        assert 0.0 <= r['mean'] <= 1.0
+    assert (tmp_path / 'ft' / 'results.md').read_text().count('|') > 8
+
+
+def test_unknown_dataset_is_a_clean_error(tmp_path):
+    with pytest.raises(SystemExit, match='Valid options'):
+        run(['pretrain', '--dataset', 'nope', '--out', str(tmp_path), *TINY])
+
+
+def test_console_entry_point_help():
+    res = subprocess.run([sys.executable, '-m', 'graphpfm', 'pretrain', '--help'],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0
+    assert '--mask-rate' in res.stdout and 'default: 256' in res.stdout
+
+
+def test_quickstart_tiny(tmp_path, data_root, capsys):
+    payload = run(['quickstart', '--root', str(data_root), '--pretrain-epochs', '1',
+                   '--finetune-epochs', '1', '--seeds', '2', '--num-layers', '1',
+                   '--hidden-channels', '8', '--out', str(tmp_path / 'qs'), '--no-progress',
+                   '--device', 'cpu'])
+    assert payload['dataset'] == 'ogbg-molbbbp'
+    text = capsys.readouterr().out
+    assert 'pretrained' in text and 'scratch' in text and '±' in text
+    assert (tmp_path / 'qs' / 'pretrain' / 'checkpoint.pt').is_file()
