@@ -58,7 +58,7 @@ def test_loss_falls_on_a_fixed_batch(name, mol_store):
     for step in range(40):
         out = obj(b, torch.Generator().manual_seed(0))  # fixed corruption
         if first is None:
-            first = float(out.loss)
+            first = float(out.loss.detach())
         opt.zero_grad()
         out.loss.backward()
         opt.step()
