@@ -34,8 +34,10 @@ class AttrMasking(Objective):
         self.bond_head = (torch.nn.Linear(encoder.out_channels, bond_feature_dims()[0])
                           if mask_edges else None)
 
-    def forward(self, batch: Data, generator: torch.Generator | None = None) -> ObjectiveOutput:
-        masked = self.transform(batch, generator)
+    def prepare(self, batch: Data, generator: torch.Generator | None = None) -> Data:
+        return self.transform(batch, generator)
+
+    def compute(self, masked: Data) -> ObjectiveOutput:
         h = self.encode(masked)
         logits = self.atom_head(h[masked.masked_atom_mask])
         loss = F.cross_entropy(logits, masked.masked_atom_label)

@@ -42,8 +42,22 @@ class Objective(torch.nn.Module):
         self.encoder = encoder
         self.kwargs = dict(kwargs)
 
-    def forward(self, batch: Data, generator: torch.Generator | None = None
-                ) -> ObjectiveOutput:  # pragma: no cover - abstract
+    def forward(self, batch: Data, generator: torch.Generator | None = None) -> ObjectiveOutput:
+        """Corrupt the batch (:meth:`prepare`), then compute the loss (:meth:`compute`)."""
+        return self.compute(self.prepare(batch, generator))
+
+    def prepare(self, batch: Data, generator: torch.Generator | None = None) -> Any:
+        """The data path: corruption, views, sampled negatives, extracted subgraphs.
+
+        Batch-level and vectorised, never writing into ``batch``, using only ``generator`` for
+        randomness. Needs no gradient; benchmarks time it apart from :meth:`compute` (the
+        model-only ceiling runs :meth:`compute` on batches prepared beforehand).
+        (default: the batch itself)
+        """
+        return batch
+
+    def compute(self, prepared: Any) -> ObjectiveOutput:  # pragma: no cover - abstract
+        """The model path: encoders, heads and the loss on a prepared batch."""
         raise NotImplementedError
 
     def encode(self, batch: Data) -> Tensor:

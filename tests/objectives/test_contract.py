@@ -91,3 +91,26 @@ def test_attr_masking_predicts_from_masked_input(mol_store):
     obj(b, torch.Generator().manual_seed(0))
     assert torch.equal(seen['x'], masked.x)
     assert (seen['x'][masked.masked_atom_mask, 0] == 119).all()
+
+
+@pytest.mark.parametrize('name', OBJECTIVES.names())
+def test_prepare_never_writes_into_the_batch(name, mol_store):
+    obj = _make(name).train()
+    b = mol_store.collate(range(len(mol_store)))
+    before = {k: v.clone() for k, v in b.to_dict().items() if isinstance(v, torch.Tensor)}
+    store_x = mol_store.x.clone()
+    obj.prepare(b, torch.Generator().manual_seed(0))
+    after = b.to_dict()
+    assert set(after) == set(before) | {k for k in after if not isinstance(after[k], torch.Tensor)}
+    for k, v in before.items():
+        assert torch.equal(after[k], v), k
+    assert torch.equal(mol_store.x, store_x)
+
+
+@pytest.mark.parametrize('name', OBJECTIVES.names())
+def test_forward_is_compute_of_prepare(name, mol_store):
+    obj = _make(name).eval()
+    b = mol_store.collate(range(len(mol_store)))
+    a = obj(b, torch.Generator().manual_seed(1)).loss
+    c = obj.compute(obj.prepare(b, torch.Generator().manual_seed(1))).loss
+    assert torch.equal(a, c)
