@@ -1,5 +1,9 @@
 """Pretraining objectives, one file each, all registered in :data:`OBJECTIVES`."""
 from .attr_masking import AttrMasking
 from .base import OBJECTIVES, Objective, ObjectiveOutput, build_objective
+from .edge_pred import EdgePred
+from .infomax import Infomax
+from .supervised import Supervised
 
-__all__ = ['OBJECTIVES', 'Objective', 'ObjectiveOutput', 'build_objective', 'AttrMasking']
+__all__ = ['OBJECTIVES', 'Objective', 'ObjectiveOutput', 'build_objective', 'AttrMasking',
+           'EdgePred', 'Infomax', 'Supervised']

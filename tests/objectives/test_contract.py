@@ -7,7 +7,21 @@ from graphpfm.objectives import OBJECTIVES, build_objective
 from graphpfm.train import load_encoder, save_checkpoint
 
 #: small options per objective for fast tests (objectives without an entry use defaults)
-TINY_OPTIONS: dict[str, dict] = {}
+TINY_OPTIONS: dict[str, dict] = {'supervised': {'num_tasks': 3}}
+#: combinations ('+' names, built by build_objective) held to the same contract
+COMBINATIONS: list[str] = []
+NAMES = OBJECTIVES.names() + COMBINATIONS
+
+
+@pytest.fixture
+def mol_store(mol_store):
+    """The shared molecules with 3 learnable binary labels, for 'supervised' (no NaN here:
+    ``torch.equal`` below treats NaN as unequal; missing labels are tested on their own)."""
+    n = mol_store.num_nodes.float()
+    y = torch.stack([(n > n.median()).float(), (n % 2 == 0).float(),
+                     (mol_store.num_edges > 12).float()], dim=1)
+    mol_store.y = y
+    return mol_store
 
 
 def _make(name, seed=0):
@@ -16,7 +30,7 @@ def _make(name, seed=0):
     return build_objective(name, enc, **TINY_OPTIONS.get(name, {}))
 
 
-@pytest.mark.parametrize('name', OBJECTIVES.names())
+@pytest.mark.parametrize('name', NAMES)
 def test_finite_loss_and_gradient_reaches_encoder(name, mol_store):
     obj = _make(name).train()
     b = mol_store.collate(range(len(mol_store)))
@@ -28,7 +42,7 @@ def test_finite_loss_and_gradient_reaches_encoder(name, mol_store):
     assert all(isinstance(v, float) for v in out.logs.values())
 
 
-@pytest.mark.parametrize('name', OBJECTIVES.names())
+@pytest.mark.parametrize('name', NAMES)
 def test_same_seed_same_loss(name, mol_store):
     b = mol_store.collate(range(len(mol_store)))
     losses = [float(_make(name, 3).train()(b, torch.Generator().manual_seed(9)).loss.detach())
@@ -36,7 +50,7 @@ def test_same_seed_same_loss(name, mol_store):
     assert losses[0] == losses[1]
 
 
-@pytest.mark.parametrize('name', OBJECTIVES.names())
+@pytest.mark.parametrize('name', NAMES)
 def test_checkpoint_roundtrip_reproduces_embeddings(name, mol_store, tmp_path):
     obj = _make(name)
     b = mol_store.collate(range(len(mol_store)))
@@ -49,7 +63,7 @@ def test_checkpoint_roundtrip_reproduces_embeddings(name, mol_store, tmp_path):
     assert raw['objective']['name'] == name
 
 
-@pytest.mark.parametrize('name', OBJECTIVES.names())
+@pytest.mark.parametrize('name', NAMES)
 def test_loss_falls_on_a_fixed_batch(name, mol_store):
     obj = _make(name).train()
     b = mol_store.collate(range(len(mol_store)))
@@ -93,7 +107,7 @@ def test_attr_masking_predicts_from_masked_input(mol_store):
     assert (seen['x'][masked.masked_atom_mask, 0] == 119).all()
 
 
-@pytest.mark.parametrize('name', OBJECTIVES.names())
+@pytest.mark.parametrize('name', NAMES)
 def test_prepare_never_writes_into_the_batch(name, mol_store):
     obj = _make(name).train()
     b = mol_store.collate(range(len(mol_store)))
@@ -107,7 +121,7 @@ def test_prepare_never_writes_into_the_batch(name, mol_store):
     assert torch.equal(mol_store.x, store_x)
 
 
-@pytest.mark.parametrize('name', OBJECTIVES.names())
+@pytest.mark.parametrize('name', NAMES)
 def test_forward_is_compute_of_prepare(name, mol_store):
     obj = _make(name).eval()
     b = mol_store.collate(range(len(mol_store)))
