@@ -1,9 +1,10 @@
 """Pretraining objectives, one file each, all registered in :data:`OBJECTIVES`."""
 from .attr_masking import AttrMasking
 from .base import OBJECTIVES, Objective, ObjectiveOutput, build_objective
+from .combined import Combined
 from .edge_pred import EdgePred
 from .infomax import Infomax
 from .supervised import Supervised
 
 __all__ = ['OBJECTIVES', 'Objective', 'ObjectiveOutput', 'build_objective', 'AttrMasking',
-           'EdgePred', 'Infomax', 'Supervised']
+           'Combined', 'EdgePred', 'Infomax', 'Supervised']

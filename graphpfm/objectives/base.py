@@ -41,6 +41,7 @@ class Objective(torch.nn.Module):
                              f'{self.input_kinds}, got {getattr(encoder, "input_kind", None)!r}')
         self.encoder = encoder
         self.kwargs = dict(kwargs)
+        self.chain: list[dict[str, Any]] = []
 
     def forward(self, batch: Data, generator: torch.Generator | None = None) -> ObjectiveOutput:
         """Corrupt the batch (:meth:`prepare`), then compute the loss (:meth:`compute`)."""
@@ -71,13 +72,28 @@ class Objective(torch.nn.Module):
         return self.encode(batch)
 
     def config(self) -> dict[str, Any]:
-        """``{'name', 'kwargs'}`` with plain values only."""
-        return {'name': type(self).registry_name, 'kwargs': dict(self.kwargs)}
+        """``{'name', 'kwargs'}`` with plain values only (and ``'chain'`` when the encoder was
+        initialised from earlier stages)."""
+        return self._with_chain({'name': type(self).registry_name, 'kwargs': dict(self.kwargs)})
+
+    def _with_chain(self, config: dict[str, Any]) -> dict[str, Any]:
+        if self.chain:
+            config['chain'] = [dict(stage) for stage in self.chain]
+        return config
 
     def extra_repr(self) -> str:
         return ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
 
 
 def build_objective(name: str, encoder: Encoder, **kwargs: Any) -> Objective:
-    """Build the registered objective ``name`` around ``encoder`` (errors list valid names)."""
+    r"""Build the registered objective ``name`` around ``encoder`` (errors list valid names).
+
+    A name joining registered names with ``+`` (``'attr_masking+edge_pred'``) builds a
+    :class:`~graphpfm.objectives.Combined` objective whose parts share ``encoder``; its
+    keyword arguments are ``weights=[...]`` and ``options={part: {...}}``, so that
+    ``build_objective(**objective.config())``-style round trips work for both kinds.
+    """
+    if '+' in name:
+        from .combined import Combined
+        return Combined(encoder, name.split('+'), **kwargs)
     return OBJECTIVES.build(name, encoder, **kwargs)
