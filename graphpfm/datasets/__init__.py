@@ -17,6 +17,8 @@ from .bundle import DatasetBundle
 from .corpora import (embedded_smiles_path, embedded_tpsa_path, load_embedded,
                       load_embedded_tpsa, load_moses, load_smiles_corpus, moses_path)
 from .errors import DatasetNotFoundError
+from .leakage import (DatasetOverlap, bundle_smiles, dataset_smiles, exclude_overlap,
+                      find_overlap, molecule_key, overlap_table)
 from .ogb_graph import find_ogb_dir, load_ogb_graph, ogb_info, ogb_mol_names, ogb_smiles
 from .smiles import (featurize_smiles, from_smiles, is_smiles_file, load_smiles_file,
                      read_smiles_file)
@@ -113,8 +115,10 @@ def available_datasets(root: str | os.PathLike | None = None) -> dict[str, Path 
 
 
 __all__ = [
-    'DATASETS', 'DatasetBundle', 'DatasetNotFoundError', 'DatasetSpec', 'available_datasets',
-    'featurize_smiles', 'from_smiles', 'load_dataset', 'load_ogb_graph', 'load_smiles_file',
+    'DATASETS', 'DatasetBundle', 'DatasetNotFoundError', 'DatasetOverlap', 'DatasetSpec',
+    'available_datasets', 'bundle_smiles', 'dataset_smiles', 'exclude_overlap',
+    'featurize_smiles', 'find_overlap', 'from_smiles', 'load_dataset', 'load_ogb_graph',
+    'load_smiles_file', 'molecule_key', 'overlap_table',
     'ogb_info', 'ogb_mol_names', 'ogb_smiles', 'random_split', 'read_smiles_file',
     'scaffold_split',
 ]
