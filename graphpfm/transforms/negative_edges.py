@@ -63,8 +63,11 @@ def sample_negative_edges(pairs: Tensor, ptr: Tensor, graph: Tensor,
         hi = start[todo] + torch.maximum(a, b)
         u[todo], v[todo] = lo, hi
         key = lo * num_nodes + hi
-        pos = torch.searchsorted(edge_key, key).clamp(max=max(edge_key.numel() - 1, 0))
-        hit = (edge_key[pos] == key) if edge_key.numel() else torch.zeros_like(key, dtype=torch.bool)
+        if edge_key.numel() == 0:  # nothing to reject
+            todo = todo[:0]
+            break
+        pos = torch.searchsorted(edge_key, key).clamp(max=edge_key.numel() - 1)
+        hit = edge_key[pos] == key
         todo = todo[hit]
     keep = torch.ones(graph.numel(), dtype=torch.bool, device=device)
     keep[todo] = False
