@@ -1,4 +1,4 @@
-"""The ``graphpfm`` command line: pretrain, finetune, embed, list, quickstart.
+"""The ``graphpfm`` command line: pretrain, finetune, embed, leakage, list, quickstart.
 
 Every subcommand accepts ``--config file.yaml``; flags given on the command line override the
 file, which overrides the defaults shown by ``--help``.
@@ -56,18 +56,85 @@ def _add_objective_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=opt, type=typ, default=None, help=f'({defaults})')
 
 
+def _objective_name(value: str) -> str:
+    """``--objective``: a registered name, or several joined with ``+``."""
+    from .objectives import OBJECTIVES
+    for part in value.split('+'):
+        if part not in OBJECTIVES:
+            raise argparse.ArgumentTypeError(
+                f"unknown objective '{part}'; valid options: {', '.join(OBJECTIVES.names())} "
+                "(join several with '+', e.g. attr_masking+edge_pred)")
+    return value
+
+
+def _parse_weights(value: Any) -> list[float] | None:
+    """``'1,0.5'`` or ``[1, 0.5]`` -> ``[1.0, 0.5]``; :obj:`None` stays :obj:`None`."""
+    if value is None:
+        return None
+    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
+    try:
+        return [float(v) for v in items if str(v).strip()]
+    except ValueError:
+        raise SystemExit(f'error: --objective-weights must be numbers separated by commas, '
+                         f'got {value!r}') from None
+
+
 def _objective_kwargs(args: argparse.Namespace, objective: str) -> dict[str, Any]:
+    """The objective's keyword arguments from the flags given. For a ``+`` combination every
+    option goes to each part that takes it, giving ``{'weights', 'options': {part: {...}}}``."""
     options = _objective_options()
-    kwargs = {}
+    parts = objective.split('+')
+    per_part: dict[str, dict[str, Any]] = {part: {} for part in parts}
     for opt, per_obj in options.items():
         value = getattr(args, opt, None)
         if value is None:
             continue
-        if objective not in per_obj:
-            valid = sorted(o for o, p in options.items() if objective in p)
+        takers = [part for part in parts if part in per_obj]
+        if not takers:
+            valid = sorted(o for o, p in options.items() if any(part in p for part in parts))
             raise SystemExit(f"error: option --{opt.replace('_', '-')} does not apply to objective "
                              f"'{objective}'; its options: {', '.join(valid) or 'none'}")
-        kwargs[opt] = value
+        for part in takers:
+            per_part[part][opt] = value
+    weights = _parse_weights(getattr(args, 'objective_weights', None))
+    if len(parts) == 1:
+        if weights is not None:
+            raise SystemExit('error: --objective-weights applies to a combination of objectives '
+                             f"(e.g. {objective}+edge_pred), not to '{objective}' alone")
+        return per_part[objective]
+    kwargs: dict[str, Any] = {'options': {k: v for k, v in per_part.items() if v}}
+    if weights is not None:
+        kwargs['weights'] = weights
+    return kwargs
+
+
+def _fill_from_bundle(objective: str, kwargs: dict[str, Any], bundle: Any) -> dict[str, Any]:
+    """Fill the options an objective requires that the dataset determines (``num_tasks``)."""
+    from .objectives import OBJECTIVES
+    parts = objective.split('+')
+    for part in parts:
+        sig = inspect.signature(OBJECTIVES.get(part).__init__)
+        required = [p.name for p in list(sig.parameters.values())[2:]
+                    if p.default is inspect.Parameter.empty
+                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        target = kwargs if len(parts) == 1 else kwargs.setdefault('options', {}).setdefault(
+            part, {})
+        for name in required:
+            if name in target:
+                continue
+            if name != 'num_tasks':
+                raise SystemExit(f"error: objective '{part}' requires option '{name}', which "
+                                 'the command line cannot provide')
+            if not bundle.labelled:
+                raise SystemExit(f"error: objective '{part}' needs labels, but dataset "
+                                 f"'{bundle.name}' is unlabelled; use a labelled dataset, e.g. "
+                                 'ogbg-moltoxcast, ogbg-moltox21 or ogbg-molhiv')
+            if bundle.task_type != 'binary classification':
+                raise SystemExit(f"error: objective '{part}' predicts binary labels, but "
+                                 f"'{bundle.name}' is a {bundle.task_type} dataset; valid "
+                                 'datasets are binary classification ones, e.g. '
+                                 'ogbg-moltoxcast, ogbg-moltox21, ogbg-molhiv')
+            target[name] = int(bundle.num_tasks)
     return kwargs
 
 
@@ -82,14 +149,32 @@ def _add_data_flags(parser: argparse.ArgumentParser, default: str | None,
                         help='processes for SMILES featurisation (default: all cores)')
 
 
-def _add_encoder_flags(parser: argparse.ArgumentParser, dropout: float) -> None:
+class _Unset:
+    """Default of an architecture flag that ``--init`` may fill instead; ``--help`` shows the
+    fallback value. A flag or config value that is given replaces it."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return f"{self.value}, or the --init checkpoint's"
+
+
+#: encoder flags that fix the architecture (``--dropout`` does not change the parameters)
+_ARCH_FLAGS = {'num_layers': '--num-layers', 'hidden_channels': '--hidden-channels',
+               'jk': '--jk'}
+
+
+def _add_encoder_flags(parser: argparse.ArgumentParser, dropout: float,
+                       from_init: bool = False) -> None:
     from .nn import ENCODERS
+    d = _Unset if from_init else (lambda v: v)
     g = parser.add_argument_group('encoder')
-    g.add_argument('--encoder', default='gin', choices=ENCODERS.names(), help='encoder')
-    g.add_argument('--num-layers', type=int, default=5, help='message-passing layers')
-    g.add_argument('--hidden-channels', type=int, default=300, help='width of every layer')
+    g.add_argument('--encoder', default=d('gin'), choices=ENCODERS.names(), help='encoder')
+    g.add_argument('--num-layers', type=int, default=d(5), help='message-passing layers')
+    g.add_argument('--hidden-channels', type=int, default=d(300), help='width of every layer')
     g.add_argument('--dropout', type=float, default=dropout, help='dropout inside the encoder')
-    g.add_argument('--jk', default='last',
+    g.add_argument('--jk', default=d('last'),
                    help="jumping knowledge (gin: last/sum/concat/max; others: last/cat/max)")
 
 
@@ -140,11 +225,23 @@ def pretrain(args: argparse.Namespace) -> Path:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    bundle = _load(args)
+    init = getattr(args, 'init', None)
+    chain = _resolve_architecture(args, init)
     kwargs = _objective_kwargs(args, args.objective)
+    bundle = _load(args)
+    exclude = getattr(args, 'exclude', None)
+    if exclude:
+        bundle = _exclude(args, bundle, exclude)
+    kwargs = _fill_from_bundle(args.objective, kwargs, bundle)
     seed_everything(args.seed)
-    encoder = build_encoder(args.encoder, **_encoder_kwargs(args))
+    if init:
+        from .train import load_encoder
+        encoder = load_encoder(init, dropout=args.dropout)
+        log.info('encoder initialised from %s (%s)', init, encoder)
+    else:
+        encoder = build_encoder(args.encoder, **_encoder_kwargs(args))
     objective = build_objective(args.objective, encoder, **kwargs)
+    objective.chain = chain
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       weight_decay=args.weight_decay, grad_clip=args.grad_clip, seed=args.seed,
                       device=args.device, num_workers=args.num_workers, progress=args.progress,
@@ -154,6 +251,8 @@ def pretrain(args: argparse.Namespace) -> Path:
     provenance = {'corpus': bundle.name, 'num_graphs': len(bundle.dataset),
                   **{k: v for k, v in bundle.meta.items()
                      if isinstance(v, (str, int, float, bool)) or v is None}}
+    if 'leakage' in bundle.meta:
+        provenance['leakage'] = bundle.meta['leakage']
     trainer = Trainer(objective, cfg, log_path=out / 'train_log.jsonl',
                       checkpoint_path=out / 'checkpoint.pt', provenance=provenance,
                       run_config=run_config)
@@ -167,15 +266,73 @@ def pretrain(args: argparse.Namespace) -> Path:
     return out / 'checkpoint.pt'
 
 
+def _resolve_architecture(args: argparse.Namespace, init: str | None) -> list[dict[str, Any]]:
+    """Replace unset architecture flags by their defaults, or, with ``--init``, check them
+    against the checkpoint's encoder; return the checkpoint's lineage (oldest stage first)."""
+    flags = {'encoder': '--encoder', **_ARCH_FLAGS}
+    if not init:
+        for dest in flags:
+            value = getattr(args, dest, None)
+            if isinstance(value, _Unset):
+                setattr(args, dest, value.value)
+        return []
+    from .train import load_checkpoint
+    ckpt = load_checkpoint(init)
+    spec = ckpt['encoder']
+    given = {'encoder': spec['name'], **spec['kwargs']}
+    conflicts = []
+    for dest, flag in flags.items():
+        value = getattr(args, dest, None)
+        if value is None or isinstance(value, _Unset):
+            setattr(args, dest, given.get(dest))
+        elif dest in given and value != given[dest]:
+            conflicts.append(f'{flag} {value} (checkpoint: {given[dest]!r})')
+    if conflicts:
+        raise SystemExit(f'error: the architecture comes from the --init checkpoint {init}; '
+                         f"conflicting flags: {'; '.join(conflicts)}. Drop them or match the "
+                         'checkpoint')
+    previous = ckpt.get('objective') or {}
+    stage = {'objective': {'name': previous.get('name'), 'kwargs': previous.get('kwargs', {})},
+             'data': ckpt.get('data', {}), 'path': str(Path(init).resolve())}
+    return [*previous.get('chain', []), stage]
+
+
+def _exclude(args: argparse.Namespace, bundle: Any, exclude: str) -> Any:
+    """Leakage control: drop corpus molecules found in downstream valid/test splits."""
+    from .datasets import exclude_overlap
+    splits = [s for s in str(getattr(args, 'exclude_splits', 'valid,test')).split(',') if s]
+    before = len(bundle.dataset)
+    bundle = exclude_overlap(bundle, exclude, args.root, splits,
+                             num_workers=args.featurize_workers, progress=args.progress)
+    info = bundle.meta['leakage']
+    per = ', '.join(f'{k}: {v}' for k, v in info['per_dataset'].items())
+    print(f"leakage control: removed {info['removed']} of {before} molecules of {bundle.name} "
+          f"found in the {'/'.join(info['splits'])} split(s) of {', '.join(info['downstream'])} "
+          f'({per})')
+    return bundle
+
+
 def _pretrain_parser(sub: Any) -> None:
     from .objectives import OBJECTIVES
     p = sub.add_parser('pretrain', help='pretrain an encoder with a self-supervised objective',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_data_flags(p, 'embedded', "corpus: 'embedded' (RDKit's 5,000 molecules), 'moses', an "
                     "OGB molecule dataset name, or a .csv/.smi(.gz) file of SMILES")
-    _add_encoder_flags(p, dropout=0.0)
-    p.add_argument('--objective', default='attr_masking', choices=OBJECTIVES.names(),
-                   help='pretraining objective')
+    p.add_argument('--exclude', default=None,
+                   help='leakage control: drop corpus molecules (same InChIKey) that are in the '
+                   'valid/test splits of these OGB datasets, e.g. ogbg-molbbbp,ogbg-moltox21')
+    p.add_argument('--exclude-splits', default='valid,test',
+                   help='downstream splits that --exclude protects')
+    _add_encoder_flags(p, dropout=0.0, from_init=True)
+    p.add_argument('--init', default=None,
+                   help='initialise the encoder from this checkpoint (two-stage pretraining); '
+                   'the architecture is the checkpoint\'s, and the new checkpoint records the '
+                   'chain of stages')
+    p.add_argument('--objective', default='attr_masking', type=_objective_name,
+                   help=f"pretraining objective: one of {', '.join(OBJECTIVES.names())}, or "
+                   "several joined with '+' (e.g. attr_masking+edge_pred)")
+    p.add_argument('--objective-weights', default=None,
+                   help="loss weights of a '+' combination, e.g. 1,0.5 (default: all 1)")
     _add_objective_flags(p)
     g = p.add_argument_group('training')
     g.add_argument('--epochs', type=int, default=100, help='epochs')
@@ -346,6 +503,43 @@ def _embed_parser(sub: Any) -> None:
     p.set_defaults(func=embed)
 
 
+# ----------------------------------------------------------------------------- leakage
+def leakage(args: argparse.Namespace) -> dict[str, Any]:
+    """Print how many corpus molecules are in the valid/test splits of downstream datasets."""
+    from .datasets import dataset_smiles, find_overlap, overlap_table
+
+    smiles = dataset_smiles(args.corpus, args.root, args.limit)
+    splits = [s for s in args.splits.split(',') if s]
+    report = find_overlap(smiles, args.downstream, args.root, splits,
+                          num_workers=args.workers, max_examples=args.examples,
+                          progress=args.progress)
+    print(f'corpus {args.corpus}: {len(smiles)} molecules; identity = InChIKey (RDKit)')
+    print(overlap_table(report, len(smiles)))
+    return {'corpus': str(args.corpus), 'num_corpus': len(smiles),
+            'overlap': {k: v.to_dict() for k, v in report.items()}}
+
+
+def _leakage_parser(sub: Any) -> None:
+    p = sub.add_parser('leakage', help='count pretraining molecules that are in downstream '
+                       'valid/test splits', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--corpus', required=True,
+                   help="pretraining corpus: 'embedded', 'moses', an OGB dataset name or a "
+                   '.csv/.smi(.gz) file of SMILES')
+    p.add_argument('--downstream', required=True,
+                   help='OGB molecule datasets, comma-separated, e.g. ogbg-molbbbp,ogbg-moltox21')
+    p.add_argument('--splits', default='valid,test', help='downstream splits to check')
+    p.add_argument('--root', default=None, help='data root')
+    p.add_argument('--limit', type=int, default=None, help='first N corpus molecules only')
+    p.add_argument('--examples', type=int, default=5, help='matches shown per dataset')
+    p.add_argument('--workers', type=int, default=None,
+                   help='processes computing InChIKeys (default: all cores for large inputs)')
+    p.add_argument('--config', default=None, help='YAML file of option values')
+    p.add_argument('--no-progress', dest='progress', action='store_false',
+                   help='hide progress bars')
+    p.add_argument('-v', '--verbose', action='store_true', help='debug logging')
+    p.set_defaults(func=leakage)
+
+
 # ----------------------------------------------------------------------------- list
 def list_all(args: argparse.Namespace) -> dict[str, Any]:
     """Print the registered objectives (with options), encoders and the datasets found."""
@@ -395,7 +589,8 @@ def quickstart(args: argparse.Namespace) -> dict[str, Any]:
         dropout=0.0, jk='last', objective='attr_masking', epochs=args.pretrain_epochs,
         batch_size=256, lr=1e-3, weight_decay=0.0, grad_clip=None, save_every=0,
         seed=args.seed, device=args.device, num_workers=0, out=str(out / 'pretrain'),
-        progress=args.progress, config=None, verbose=args.verbose)
+        progress=args.progress, config=None, verbose=args.verbose, init=None, exclude=None,
+        exclude_splits='valid,test', objective_weights=None)
     for opt in _objective_options():
         setattr(pre, opt, None)
     ckpt = pretrain(pre)
@@ -435,8 +630,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog='graphpfm', description='Pretrain graph neural networks and transfer them.')
     parser.add_argument('--version', action='version', version=f'graphpfm {__version__}')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for add in (_pretrain_parser, _finetune_parser, _embed_parser, _list_parser,
-                _quickstart_parser):
+    for add in (_pretrain_parser, _finetune_parser, _embed_parser, _leakage_parser,
+                _list_parser, _quickstart_parser):
         add(sub)
     return parser
 
