@@ -2,9 +2,10 @@
 from .attr_masking import AttrMasking
 from .base import OBJECTIVES, Objective, ObjectiveOutput, build_objective
 from .combined import Combined
+from .context_pred import ContextPred
 from .edge_pred import EdgePred
 from .infomax import Infomax
 from .supervised import Supervised
 
 __all__ = ['OBJECTIVES', 'Objective', 'ObjectiveOutput', 'build_objective', 'AttrMasking',
-           'Combined', 'EdgePred', 'Infomax', 'Supervised']
+           'ContextPred', 'Combined', 'EdgePred', 'Infomax', 'Supervised']
