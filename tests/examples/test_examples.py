@@ -40,3 +40,12 @@ def test_pretrain_then_finetune_examples(tmp_path, data_root):
                '--seeds', '1', '--out', str(tmp_path / 'ft'), cwd=tmp_path)
     assert 'pretrained' in out and 'scratch' in out
     assert (tmp_path / 'ft' / 'pretrained.jsonl').is_file()
+
+
+def test_pretrain_context_pred_example(tmp_path, data_root):
+    out = _run('pretrain_context_pred.py', '--dataset', 'embedded', '--limit', '200',
+               '--num-layers', '2', '--hidden-channels', '16', '--epochs', '2',
+               '--batch-size', '64', '--device', 'cpu', '--out', str(tmp_path / 'pre'),
+               cwd=tmp_path)
+    assert 'epoch   2' in out and 'pair accuracy' in out
+    assert (tmp_path / 'pre' / 'checkpoint.pt').is_file()
