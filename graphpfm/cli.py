@@ -615,7 +615,7 @@ def _quickstart_parser(sub: Any) -> None:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--root', default=None, help='data root (ogbg-molbbbp is used if found)')
     p.add_argument('--pretrain-epochs', type=int, default=10, help='pretraining epochs')
-    p.add_argument('--finetune-epochs', type=int, default=20, help='fine-tuning epochs per seed')
+    p.add_argument('--finetune-epochs', type=int, default=10, help='fine-tuning epochs per seed')
     p.add_argument('--seeds', default='3', help="number of seeds, or a list like '0,1,2'")
     p.add_argument('--num-layers', type=int, default=5, help='GIN layers')
     p.add_argument('--hidden-channels', type=int, default=300, help='GIN width')
