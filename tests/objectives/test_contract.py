@@ -9,7 +9,7 @@ from graphpfm.train import load_encoder, save_checkpoint
 #: small options per objective for fast tests (objectives without an entry use defaults)
 TINY_OPTIONS: dict[str, dict] = {'supervised': {'num_tasks': 3}}
 #: combinations ('+' names, built by build_objective) held to the same contract
-COMBINATIONS = ['attr_masking+edge_pred+infomax']
+COMBINATIONS = ['attr_masking+edge_pred+infomax', 'attr_masking+context_pred']
 NAMES = OBJECTIVES.names() + COMBINATIONS
 
 
