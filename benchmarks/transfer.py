@@ -307,9 +307,17 @@ def run_benchmark(args: argparse.Namespace) -> int:
     proto = replace(proto, datasets=datasets)  # supervised pretraining excludes these
     state = {**asdict(proto), 'requested_datasets': requested, 'present_datasets': datasets}
     state_path = out / 'protocol.json'
-    if state_path.is_file() and json.loads(state_path.read_text()) != state:
-        raise SystemExit(f'error: {out} holds a run under another protocol (or other datasets '
-                         f'present); see {state_path}. Use a new --out, or the same flags')
+    if state_path.is_file():
+        # arms may be added to a run (each arm's records carry their own protocol hash);
+        # anything else that differs would mix protocols in one table
+        before = json.loads(state_path.read_text())
+        differ = sorted(k for k in set(state) | set(before)
+                        if k != 'objectives' and state.get(k) != before.get(k))
+        if differ:
+            raise SystemExit(f"error: {out} holds a run under another protocol ({', '.join(differ)} "
+                             f'differ; see {state_path}). Use a new --out, or the same flags')
+        state['objectives'] = before['objectives'] + [
+            o for o in proto.objectives if o not in before['objectives']]
     state_path.write_text(json.dumps(state, indent=1))
     jobs = max(1, args.jobs)
     threads = args.threads or max(1, (os.cpu_count() or 1) // jobs)
