@@ -1,0 +1,120 @@
+r"""Losses of self-supervised graph learning, as pure functions of embeddings or scores.
+
+* :func:`nt_xent`: the normalised temperature-scaled cross-entropy (InfoNCE) of SimCLR, used by
+  GraphCL, SimGRACE and GRACE.
+* :func:`jsd_loss`: the Jensen-Shannon mutual-information estimator of InfoGraph / DGI-style
+  local-global objectives.
+* :func:`sce_loss`: GraphMAE's scaled cosine error.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5, *,
+            intra_view_negatives: bool = True, symmetric: bool = True) -> Tensor:
+    r"""NT-Xent / InfoNCE from `"A Simple Framework for Contrastive Learning of Visual
+    Representations" <https://arxiv.org/abs/2002.05709>`_, as used by GraphCL
+    (`You et al. 2020 <https://arxiv.org/abs/2010.13902>`_) and SimGRACE.
+
+    Rows ``z1[i]`` and ``z2[i]`` are a positive pair; every other row of the batch is a
+    negative. With cosine similarity :math:`s(u, v) = u^\top v / (\|u\| \|v\|)` and
+    temperature :math:`\tau`, the loss of anchor :math:`i` in view 1 is
+
+    .. math::
+        \ell_i = -\log \frac{e^{s(z^1_i, z^2_i)/\tau}}
+        {\sum_{j} e^{s(z^1_i, z^2_j)/\tau} + \sum_{j \neq i} e^{s(z^1_i, z^1_j)/\tau}},
+
+    the second sum (negatives from the anchor's own view) only with ``intra_view_negatives``.
+    With ``symmetric`` the loss averages the anchors of both views (SimCLR's :math:`2N`
+    anchors); otherwise only view 1 anchors count (GraphCL's reference code, which also drops
+    the positive from the denominator; we keep it, as SimCLR and PyGCL do).
+
+    Args:
+        z1 (Tensor): embeddings of view 1, ``[N, D]``.
+        z2 (Tensor): embeddings of view 2, ``[N, D]``, row-aligned with ``z1``.
+        temperature (float): :math:`\tau > 0`. (default: :obj:`0.5`)
+        intra_view_negatives (bool): also contrast with the other rows of the anchor's own view.
+            (default: :obj:`True`)
+        symmetric (bool): average over anchors of both views. (default: :obj:`True`)
+
+    Returns:
+        Scalar tensor: the mean of :math:`\ell_i` over anchors.
+    """
+    if z1.shape != z2.shape or z1.dim() != 2:
+        raise ValueError(f'z1 and z2 must be [N, D] of the same shape, got {tuple(z1.shape)} '
+                         f'and {tuple(z2.shape)}')
+    if temperature <= 0:
+        raise ValueError(f'temperature must be > 0, got {temperature}')
+    z1 = F.normalize(z1, dim=-1)
+    z2 = F.normalize(z2, dim=-1)
+    target = torch.arange(z1.size(0), device=z1.device)
+
+    def anchored(a: Tensor, b: Tensor) -> Tensor:
+        logits = a @ b.t() / temperature
+        if intra_view_negatives:
+            intra = (a @ a.t() / temperature).masked_fill(
+                torch.eye(a.size(0), dtype=torch.bool, device=a.device), float('-inf'))
+            logits = torch.cat([logits, intra], dim=1)
+        return F.cross_entropy(logits, target)
+
+    loss = anchored(z1, z2)
+    if symmetric:
+        loss = 0.5 * (loss + anchored(z2, z1))
+    return loss
+
+
+def jsd_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
+    r"""Negative Jensen-Shannon mutual-information estimate from `"Learning Deep
+    Representations by Mutual Information Estimation and Maximization"
+    <https://arxiv.org/abs/1808.06670>`_ (the ``'JSD'`` measure of InfoGraph and GraphCL's
+    unsupervised code):
+
+    .. math::
+        \mathcal{L} = \mathbb{E}_{neg}\left[\mathrm{softplus}(-s) + s - \log 2\right]
+        - \mathbb{E}_{pos}\left[\log 2 - \mathrm{softplus}(-s)\right],
+
+    where :math:`s` are discriminator scores (logits). Equivalent, up to the constant
+    :math:`2 \log 2`, to binary cross-entropy of positives against negatives, each averaged
+    over its own count.
+
+    Args:
+        pos_scores (Tensor): scores of positive pairs (any shape).
+        neg_scores (Tensor): scores of negative pairs (any shape).
+    """
+    if pos_scores.numel() == 0 or neg_scores.numel() == 0:
+        raise ValueError('jsd_loss needs at least one positive and one negative score')
+    log2 = math.log(2.0)
+    e_pos = (log2 - F.softplus(-pos_scores)).mean()
+    e_neg = (F.softplus(-neg_scores) + neg_scores - log2).mean()
+    return e_neg - e_pos
+
+
+def sce_loss(pred: Tensor, target: Tensor, gamma: float = 1.0) -> Tensor:
+    r"""Scaled cosine error of `"GraphMAE: Self-Supervised Masked Graph Autoencoders"
+    <https://arxiv.org/abs/2205.10803>`_:
+
+    .. math::
+        \mathcal{L} = \frac{1}{N} \sum_i \left(1 - \frac{p_i^\top t_i}
+        {\|p_i\| \|t_i\|}\right)^\gamma.
+
+    Zero for a perfect reconstruction (up to scale); :math:`\gamma \geq 1` down-weights the
+    rows that are already well reconstructed.
+
+    Args:
+        pred (Tensor): reconstructions ``[N, D]``.
+        target (Tensor): originals ``[N, D]``.
+        gamma (float): the exponent :math:`\gamma \geq 1`. (default: :obj:`1.0`)
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f'pred {tuple(pred.shape)} and target {tuple(target.shape)} differ')
+    if gamma < 1:
+        raise ValueError(f'gamma must be >= 1, got {gamma}')
+    if pred.size(0) == 0:
+        raise ValueError('sce_loss needs at least one row')
+    cos = F.cosine_similarity(pred, target, dim=-1)
+    return (1.0 - cos).clamp(min=0.0).pow(gamma).mean()
