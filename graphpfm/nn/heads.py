@@ -25,6 +25,21 @@ def resolve_pool(pool: str) -> Callable[..., Tensor]:
         raise ValueError(f"pool '{pool}' invalid; valid options: {', '.join(POOLS)}") from None
 
 
+def projection_head(channels: int, hidden_channels: int | None = None,
+                    out_channels: int | None = None) -> torch.nn.Sequential:
+    r"""The two-layer projection head of SimCLR-style contrastive objectives (GraphCL,
+    SimGRACE): ``Linear -> ReLU -> Linear``, widths default to ``channels``.
+
+    Args:
+        channels (int): input width (the encoder's ``out_channels``).
+        hidden_channels (int, optional): hidden width. (default: :obj:`channels`)
+        out_channels (int, optional): output width. (default: :obj:`channels`)
+    """
+    hidden = hidden_channels or channels
+    return torch.nn.Sequential(torch.nn.Linear(channels, hidden), torch.nn.ReLU(inplace=True),
+                               torch.nn.Linear(hidden, out_channels or channels))
+
+
 class GraphPredictor(torch.nn.Module):
     r"""Encoder, global pooling and a linear head: the fine-tuning model of `"Strategies for
     Pre-training Graph Neural Networks" <https://arxiv.org/abs/1905.12265>`_.

@@ -5,7 +5,8 @@ from .combined import Combined
 from .context_pred import ContextPred
 from .edge_pred import EdgePred
 from .infomax import Infomax
+from .simgrace import SimGRACE
 from .supervised import Supervised
 
 __all__ = ['OBJECTIVES', 'Objective', 'ObjectiveOutput', 'build_objective', 'AttrMasking',
-           'ContextPred', 'Combined', 'EdgePred', 'Infomax', 'Supervised']
+           'ContextPred', 'Combined', 'EdgePred', 'Infomax', 'SimGRACE', 'Supervised']
