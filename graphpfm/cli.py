@@ -553,6 +553,8 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
     for name in OBJECTIVES.names():
         opts = ', '.join(f'{o}={p[name]!r}' for o, p in sorted(options.items()) if name in p)
         print(f'  {name:16s} {_summary(OBJECTIVES.get(name))}\n  {"":16s} options: {opts}')
+    print("  combinations: join names with '+' (e.g. --objective attr_masking+context_pred "
+          '--objective-weights 1,0.5): one shared encoder, weighted sum of the losses')
     print('encoders:')
     for name in ENCODERS.names():
         print(f'  {name:16s} {_summary(ENCODERS.get(name))}')

@@ -105,6 +105,7 @@ def test_list_names_objectives_encoders_and_datasets(capsys, data_root):
     res = run(['list', '--root', str(data_root)])
     text = capsys.readouterr().out
     assert 'attr_masking' in text and 'gin' in text and 'ogbg-molbbbp' in text
+    assert "combinations: join names with '+'" in text
     assert res['datasets']['ogbg-molbbbp'] and not res['datasets']['ogbg-molmuv']
 
 
