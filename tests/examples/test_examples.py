@@ -49,3 +49,15 @@ def test_pretrain_context_pred_example(tmp_path, data_root):
                cwd=tmp_path)
     assert 'epoch   2' in out and 'pair accuracy' in out
     assert (tmp_path / 'pre' / 'checkpoint.pt').is_file()
+
+
+def test_pretrain_graphmae_example_then_finetune(tmp_path, data_root):
+    out = _run('pretrain_graphmae.py', '--dataset', 'embedded', '--limit', '200',
+               '--num-layers', '2', '--hidden-channels', '16', '--epochs', '2',
+               '--replace-rate', '0.1', '--device', 'cpu', '--out', str(tmp_path / 'pre'),
+               '--finetune', 'ogbg-molbace', '--root', str(data_root), '--finetune-epochs', '1',
+               '--seeds', '1', cwd=tmp_path)
+    assert 'epoch   2' in out and 'masked-atom accuracy' in out
+    assert (tmp_path / 'pre' / 'checkpoint.pt').is_file()
+    assert 'pretrained' in out and 'scratch' in out
+    assert (tmp_path / 'pre' / 'finetune' / 'pretrained.jsonl').is_file()
