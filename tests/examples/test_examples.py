@@ -61,3 +61,13 @@ def test_pretrain_graphmae_example_then_finetune(tmp_path, data_root):
     assert (tmp_path / 'pre' / 'checkpoint.pt').is_file()
     assert 'pretrained' in out and 'scratch' in out
     assert (tmp_path / 'pre' / 'finetune' / 'pretrained.jsonl').is_file()
+
+
+@pytest.mark.parametrize('objective', ['graphcl', 'simgrace'])
+def test_pretrain_graphcl_example(objective, tmp_path):
+    out = _run('pretrain_graphcl.py', '--objective', objective, '--dataset', 'embedded',
+               '--limit', '200', '--num-layers', '2', '--hidden-channels', '16', '--epochs', '2',
+               '--aug1', 'random', '--batch-size', '64', '--device', 'cpu',
+               '--out', str(tmp_path / 'pre'), cwd=tmp_path)
+    assert 'epoch   2' in out and 'positive cosine' in out
+    assert (tmp_path / 'pre' / 'checkpoint.pt').is_file()
