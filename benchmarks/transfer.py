@@ -268,7 +268,8 @@ def resolve_protocol(args: argparse.Namespace) -> Protocol:
     if args.seeds:
         base['seeds'] = list(range(int(args.seeds))) if ',' not in args.seeds else [
             int(s) for s in args.seeds.split(',') if s]
-    for name in ('corpus_limit', 'pretrain_epochs', 'finetune_epochs', 'supervised_epochs'):
+    for name in ('corpus_limit', 'pretrain_epochs', 'finetune_epochs', 'supervised_epochs',
+                 'num_layers', 'hidden_channels', 'finetune_batch_size', 'pretrain_batch_size'):
         value = getattr(args, name)
         if value is not None:
             base[name] = value
@@ -451,6 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument('--pretrain-epochs', type=int, default=None)
     r.add_argument('--supervised-epochs', type=int, default=None)
     r.add_argument('--finetune-epochs', type=int, default=None)
+    r.add_argument('--num-layers', type=int, default=None, help='encoder layers (default: 5)')
+    r.add_argument('--hidden-channels', type=int, default=None,
+                   help='encoder width (default: 300)')
+    r.add_argument('--pretrain-batch-size', type=int, default=None, help='(default: 256)')
+    r.add_argument('--finetune-batch-size', type=int, default=None, help='(default: 32)')
     r.add_argument('--root', default=None, help='data root (default: $GRAPHPFM_DATA)')
     r.add_argument('--device', default='cpu')
     r.add_argument('--jobs', type=int, default=1, help='runs in parallel (worker processes)')
