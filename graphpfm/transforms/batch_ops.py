@@ -51,6 +51,12 @@ class GraphLayout:
         return torch.cat([self.counts.new_zeros(1), torch.cumsum(self.counts, 0)])
 
 
+def num_removed(counts: Tensor, rate: float) -> Tensor:
+    """Nodes to remove per graph: ``min(round(rate * n), n - 1)``, so each keeps at least
+    one (an empty graph removes none)."""
+    return torch.minimum(torch.round(counts.double() * rate).long(), (counts - 1).clamp(min=0))
+
+
 def graph_layout(data: Data) -> GraphLayout:
     r"""The :class:`GraphLayout` of a batch: node counts come from ``data.num_nodes`` and
     ``data.batch`` (a :class:`Data` without ``batch`` is one graph), never from

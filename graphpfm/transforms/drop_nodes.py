@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import Data
 
-from .batch_ops import check_rate, graph_layout, sample_count_per_graph, select_nodes
+from .batch_ops import (check_rate, graph_layout, num_removed, sample_count_per_graph,
+                        select_nodes)
 
 
 class DropNodes:
@@ -35,10 +36,8 @@ class DropNodes:
 
     def __call__(self, batch: Data, generator: torch.Generator | None = None) -> Data:
         layout = graph_layout(batch)
-        counts = layout.counts
-        num_drop = torch.minimum(torch.round(counts.double() * self.rate).long(),
-                                 (counts - 1).clamp(min=0))
-        drop = sample_count_per_graph(layout.batch, num_drop, generator)
+        drop = sample_count_per_graph(layout.batch, num_removed(layout.counts, self.rate),
+                                      generator)
         return select_nodes(batch, ~drop, layout)
 
     def __repr__(self) -> str:

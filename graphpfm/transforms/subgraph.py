@@ -5,8 +5,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from .batch_ops import (GraphLayout, check_rate, graph_layout, sample_count_per_graph,
-                        select_nodes)
+from .batch_ops import (GraphLayout, check_rate, graph_layout, num_removed,
+                        sample_count_per_graph, select_nodes)
 from .context import sample_centers
 
 
@@ -88,8 +88,7 @@ class Subgraph:
     def __call__(self, batch: Data, generator: torch.Generator | None = None) -> Data:
         layout = graph_layout(batch)
         counts = layout.counts
-        target = counts - torch.minimum(torch.round(counts.double() * self.rate).long(),
-                                        (counts - 1).clamp(min=0))
+        target = counts - num_removed(counts, self.rate)
         seeds = sample_centers(layout.batch, layout.num_graphs, generator)
         edge_index = batch.edge_index if 'edge_index' in batch else \
             layout.batch.new_empty(2, 0)
