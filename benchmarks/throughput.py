@@ -19,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-from graphpfm.data import GraphLoader
 from graphpfm.datasets import load_dataset
 from graphpfm.nn import build_encoder
 from graphpfm.objectives import OBJECTIVES, build_objective

@@ -54,3 +54,27 @@ def load_cached(path: Path) -> tuple[GraphStore, dict[str, Any]] | None:
         log.warning('ignoring unreadable cache %s (%s); rebuilding it', path, exc)
         return None
     return store, state.get('extra', {})
+
+
+def save_tensors(path: Path, tensors: dict[str, Any], **extra: Any) -> None:
+    """Save a dict of plain values (tensors, numbers, strings) atomically, loadable with
+    ``weights_only=True`` (for single-graph node datasets)."""
+    state = {'cache_format_version': CACHE_FORMAT_VERSION, 'tensors': tensors, 'extra': extra}
+    atomic_write_bytes(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_tensors(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Load a cache written by :func:`save_tensors` as ``(tensors, extra)``; :obj:`None` if the
+    file is absent or unreadable (it is then rebuilt)."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, weights_only=True, map_location='cpu')
+        if state.get('cache_format_version') != CACHE_FORMAT_VERSION:
+            raise ValueError(f"cache format {state.get('cache_format_version')} is not "
+                             f'{CACHE_FORMAT_VERSION}')
+        tensors = state['tensors']
+    except Exception as exc:  # a stale or truncated cache is rebuilt, never fatal
+        log.warning('ignoring unreadable cache %s (%s); rebuilding it', path, exc)
+        return None
+    return tensors, state.get('extra', {})
