@@ -1,5 +1,6 @@
 r"""Datasets: :func:`load_dataset` returns a :class:`DatasetBundle` for a registered name (OGB
-molecule datasets, SMILES corpora) or for a path to a SMILES file.
+molecule datasets, SMILES corpora, node-classification graphs: OGB ``ogbn-*``, Planetoid,
+Amazon, Coauthor) or for a path to a SMILES file.
 
 Registered names live in :data:`DATASETS`; each entry is a :class:`DatasetSpec` that knows how
 to load the dataset and where to find it on disk.
@@ -20,6 +21,10 @@ from .errors import DatasetNotFoundError
 from .leakage import (DatasetOverlap, bundle_smiles, dataset_smiles, exclude_overlap,
                       find_overlap, molecule_key, overlap_table)
 from .ogb_graph import find_ogb_dir, load_ogb_graph, ogb_info, ogb_mol_names, ogb_smiles
+from .ogb_node import (find_ogb_node_dir, load_ogb_node, node_required_files, ogb_node_info,
+                       ogb_node_names)
+from .pyg_node import (NPZ_DATASETS, PLANETOID_NAMES, find_npz, find_planetoid, load_planetoid,
+                       load_pyg_npz)
 from .smiles import (featurize_smiles, from_smiles, is_smiles_file, load_smiles_file,
                      read_smiles_file)
 from .splits import random_split, scaffold_split
@@ -31,10 +36,17 @@ class DatasetSpec:
 
     Attributes:
         name (str): registry name.
-        kind (str): ``'ogb'`` (labelled OGB molecule dataset) or ``'corpus'`` (SMILES; labelled
-            only for ``'embedded-tpsa'``).
-        load (callable): ``load(root, *, limit, download, num_workers, progress)`` ->
-            :class:`DatasetBundle`.
+        kind (str): ``'ogb'`` (labelled OGB molecule dataset), ``'corpus'`` (SMILES; labelled
+            only for ``'embedded-tpsa'``), ``'ogb-node'`` (OGB node-property dataset,
+            :func:`~graphpfm.datasets.ogb_node.load_ogb_node`), ``'planetoid'`` (Planetoid with
+            the public split, :func:`~graphpfm.datasets.pyg_node.load_planetoid`) or
+            ``'pyg-node'`` (Amazon/Coauthor with a seeded random split,
+            :func:`~graphpfm.datasets.pyg_node.load_pyg_npz`). The last three give
+            ``level='node'`` bundles holding one :class:`~torch_geometric.data.Data`.
+        load (callable): ``load(root, *, limit, download, num_workers, progress, **options)``
+            -> :class:`DatasetBundle`; ``options`` are the family's extra loader arguments
+            (``to_undirected`` for ``'ogb-node'``, ``split_seed`` and ``frac`` for
+            ``'pyg-node'``), all with defaults.
         locate (callable): ``locate(root)`` -> the path of the files, or :obj:`None` if absent.
     """
 
@@ -66,9 +78,39 @@ _register(DatasetSpec('embedded', 'corpus', load_embedded,
 _register(DatasetSpec('embedded-tpsa', 'corpus', load_embedded_tpsa,
                       lambda root: _existing(embedded_tpsa_path())))
 _register(DatasetSpec('moses', 'corpus', load_moses, lambda root: _existing(moses_path(root))))
+def _load_ogb_node(name: str, root=None, *, limit=None, download=None, num_workers=None,
+                   progress=True, **options) -> DatasetBundle:
+    del num_workers
+    return load_ogb_node(name, root, download=download, limit=limit, progress=progress,
+                         **options)
+
+
+def _load_planetoid(name: str, root=None, *, limit=None, download=None, num_workers=None,
+                    progress=True, **options) -> DatasetBundle:
+    del num_workers
+    return load_planetoid(name, root, download=download, limit=limit, progress=progress,
+                          **options)
+
+
+def _load_npz(name: str, root=None, *, limit=None, download=None, num_workers=None,
+              progress=True, **options) -> DatasetBundle:
+    del num_workers
+    return load_pyg_npz(name, root, download=download, limit=limit, progress=progress,
+                        **options)
+
+
 for _name in ogb_mol_names():
     _register(DatasetSpec(_name, 'ogb', functools.partial(_load_ogb, _name),
                           functools.partial(find_ogb_dir, _name)))
+for _name in ogb_node_names():
+    _register(DatasetSpec(_name, 'ogb-node', functools.partial(_load_ogb_node, _name),
+                          functools.partial(find_ogb_node_dir, _name)))
+for _name in PLANETOID_NAMES:
+    _register(DatasetSpec(_name, 'planetoid', functools.partial(_load_planetoid, _name),
+                          functools.partial(find_planetoid, _name)))
+for _name in NPZ_DATASETS:
+    _register(DatasetSpec(_name, 'pyg-node', functools.partial(_load_npz, _name),
+                          functools.partial(find_npz, _name)))
 del _name
 
 
@@ -79,13 +121,18 @@ def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None,
 
     Args:
         name (str or Path): a name in :data:`DATASETS` (``'embedded'``, ``'embedded-tpsa'``,
-            ``'moses'``, ``'ogbg-molhiv'``, ...) or a path to a ``.csv``/``.smi`` file
-            (optionally ``.gz``).
+            ``'moses'``, ``'ogbg-molhiv'``, ``'ogbn-arxiv'``, ``'Cora'``,
+            ``'Amazon-Computers'``, ...) or a path to a ``.csv``/``.smi`` file (optionally
+            ``.gz``). Node-classification names give a ``level='node'`` bundle (one
+            :class:`~torch_geometric.data.Data`; ``limit`` keeps the subgraph induced by the
+            first ``limit`` nodes; ``num_workers`` is ignored); their extra options are
+            arguments of :func:`load_ogb_node`, :func:`load_planetoid`, :func:`load_pyg_npz`.
         root (str or Path, optional): the data root (see :func:`graphpfm.paths.data_root`).
             (default: :obj:`None`)
-        limit (int, optional): keep only the first ``limit`` molecules. (default: :obj:`None`)
-        download (bool, optional): allow downloading absent OGB datasets; :obj:`None` means
-            yes. (default: :obj:`None`)
+        limit (int, optional): keep only the first ``limit`` molecules (nodes for node-level
+            datasets). (default: :obj:`None`)
+        download (bool, optional): allow downloading absent OGB/PyG datasets; :obj:`None`
+            means yes (OGB node archives only up to 1 GiB). (default: :obj:`None`)
         num_workers (int, optional): SMILES featurisation processes (0 = in process).
             (default: :obj:`os.cpu_count()`)
         progress (bool, optional): show progress bars. (default: :obj:`True`)
@@ -118,7 +165,8 @@ __all__ = [
     'DATASETS', 'DatasetBundle', 'DatasetNotFoundError', 'DatasetOverlap', 'DatasetSpec',
     'available_datasets', 'bundle_smiles', 'dataset_smiles', 'exclude_overlap',
     'featurize_smiles', 'find_overlap', 'from_smiles', 'load_dataset', 'load_ogb_graph',
-    'load_smiles_file', 'molecule_key', 'overlap_table',
-    'ogb_info', 'ogb_mol_names', 'ogb_smiles', 'random_split', 'read_smiles_file',
-    'scaffold_split',
+    'load_ogb_node', 'load_planetoid', 'load_pyg_npz', 'load_smiles_file', 'molecule_key',
+    'node_required_files', 'overlap_table', 'ogb_info', 'ogb_mol_names', 'ogb_node_info',
+    'ogb_node_names', 'ogb_smiles', 'random_split', 'read_smiles_file', 'scaffold_split',
+    'NPZ_DATASETS', 'PLANETOID_NAMES',
 ]

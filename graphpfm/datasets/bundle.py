@@ -17,9 +17,12 @@ class DatasetBundle:
 
     Attributes:
         name (str): registry name, e.g. ``'ogbg-molbbbp'``.
-        dataset: the graphs (a :class:`~graphpfm.data.GraphStore` for molecule sets).
+        dataset: the graphs (a :class:`~graphpfm.data.GraphStore` for molecule sets), or for
+            ``level='node'`` one :class:`~torch_geometric.data.Data` (``x``, ``edge_index``,
+            ``y``, ``num_nodes``).
         split_idx (dict, optional): ``{'train', 'valid', 'test'}`` -> ``LongTensor`` of graph
-            indices; :obj:`None` for unlabelled pretraining corpora.
+            indices (node indices for ``level='node'``); :obj:`None` for unlabelled
+            pretraining corpora.
         level (str): ``'graph'`` or ``'node'``.
         task_type (str, optional): one of :data:`TASK_TYPES`, :obj:`None` when unlabelled.
         num_tasks (int): number of prediction targets (0 when unlabelled).
@@ -44,7 +47,14 @@ class DatasetBundle:
                              f"{', '.join(TASK_TYPES)}")
 
     def split(self, name: str) -> torch.utils.data.Dataset:
-        """The subset of :attr:`dataset` for split ``name`` (``'train'``, ``'valid'``, ``'test'``)."""
+        """The subset of :attr:`dataset` for split ``name`` (``'train'``, ``'valid'``, ``'test'``).
+
+        Graph-level bundles only: a node-level split is ``split_idx[name]``, node indices into
+        the one graph :attr:`dataset`.
+        """
+        if self.level == 'node':
+            raise ValueError(f"dataset '{self.name}' is node-level: use split_idx['{name}'] "
+                             '(node indices into bundle.dataset) instead of split()')
         if self.split_idx is None:
             raise ValueError(f"dataset '{self.name}' has no split (it is an unlabelled corpus)")
         if name not in self.split_idx:
@@ -56,11 +66,15 @@ class DatasetBundle:
         return self.task_type is not None
 
     def __len__(self) -> int:
+        """Number of graphs; for ``level='node'``, number of nodes of the one graph."""
+        if self.level == 'node':
+            return int(self.dataset.num_nodes)
         return len(self.dataset)
 
     def __repr__(self) -> str:
         splits = ({k: int(v.numel()) for k, v in self.split_idx.items()}
                   if self.split_idx is not None else None)
-        return (f"DatasetBundle(name='{self.name}', graphs={len(self.dataset)}, level='{self.level}', "
+        unit = 'nodes' if self.level == 'node' else 'graphs'
+        return (f"DatasetBundle(name='{self.name}', {unit}={len(self)}, level='{self.level}', "
                 f"task_type={self.task_type!r}, num_tasks={self.num_tasks}, "
                 f"eval_metric={self.eval_metric!r}, splits={splits})")

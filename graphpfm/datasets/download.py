@@ -23,7 +23,8 @@ class DownloadTooLargeError(OSError):
 def _copy_response(url: str, dest: Path, timeout: float, max_bytes: int | None) -> None:
     log.info('downloading %s', url)
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        size = response.headers.get('Content-Length')
+        headers = getattr(response, 'headers', None)
+        size = headers.get('Content-Length') if headers is not None else None
         if max_bytes is not None and size is not None and int(size) > max_bytes:
             raise DownloadTooLargeError(f'{url} is {int(size) / 2**30:.1f} GiB, more than the '
                                         f'{max_bytes / 2**30:.1f} GiB allowed without '

@@ -121,6 +121,30 @@ def _writable_root(base: Path) -> Path | None:
     return base if os.access(base, os.W_OK) else None
 
 
+def ogb_download_dest(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Where a download of OGB dataset ``name`` goes: ``<root>/ogb/<dir>`` when the data root
+    is writable, else the cache directory (which :func:`candidate_dirs` also searches)."""
+    base = _writable_root(data_root(root))
+    return (base / 'ogb' if base is not None else _download_dir()) / ogb_dir_name(name)
+
+
+def fetch_ogb_archive(info: dict[str, str], dest: Path, timeout: float = DEFAULT_TIMEOUT,
+                      max_bytes: int | None = None) -> Path:
+    r"""Download ``info['url']`` (a column of an ogb ``master.csv``) and move the archive's
+    folder ``info['download_name']`` to ``dest``. Never prompts; errors propagate."""
+    extracted = download_zip(info['url'], dest.parent, timeout=timeout, max_bytes=max_bytes)
+    try:
+        src = extracted / info['download_name']
+        if not src.is_dir():
+            raise OSError(f"archive has no folder '{info['download_name']}'")
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.move(str(src), str(dest))
+    finally:
+        shutil.rmtree(extracted, ignore_errors=True)
+    return dest
+
+
 def download_ogb(name: str, root: str | os.PathLike | None = None,
                  timeout: float = DEFAULT_TIMEOUT) -> Path:
     r"""Download dataset ``name`` from OGB's url into ``<root>/ogb/<dir>`` (when the data root
@@ -131,19 +155,8 @@ def download_ogb(name: str, root: str | os.PathLike | None = None,
             the files by hand).
     """
     info = ogb_info(name)
-    base = _writable_root(data_root(root))
-    dest = (base / 'ogb' if base is not None else _download_dir()) / ogb_dir_name(name)
     try:
-        extracted = download_zip(info['url'], dest.parent, timeout=timeout)
-        try:
-            src = extracted / info['download_name']
-            if not src.is_dir():
-                raise OSError(f"archive has no folder '{info['download_name']}'")
-            if dest.exists():
-                shutil.rmtree(dest)
-            shutil.move(str(src), str(dest))
-        finally:
-            shutil.rmtree(extracted, ignore_errors=True)
+        dest = fetch_ogb_archive(info, ogb_download_dest(name, root), timeout=timeout)
     except Exception as exc:
         raise DatasetNotFoundError(_not_found_message(
             name, root, f'download from {info["url"]} failed: {type(exc).__name__}: {exc}')

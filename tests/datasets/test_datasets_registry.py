@@ -7,15 +7,16 @@ import pytest
 import torch
 from ogb.utils.features import get_atom_feature_dims, get_bond_feature_dims
 
-from graphpfm.datasets import (DATASETS, DatasetNotFoundError, available_datasets,
-                               load_dataset, ogb_mol_names)
+from graphpfm.datasets import (DATASETS, NPZ_DATASETS, PLANETOID_NAMES, DatasetNotFoundError,
+                               available_datasets, load_dataset, ogb_mol_names, ogb_node_names)
 
 SHARED = ['ogbg-molbace', 'ogbg-molbbbp', 'ogbg-molesol', 'ogbg-molfreesolv', 'ogbg-molhiv',
           'ogbg-mollipo', 'ogbg-moltox21', 'ogbg-moltoxcast', 'moses']
 
 
 def test_registry_holds_corpora_and_every_ogb_molecule_dataset() -> None:
-    assert set(DATASETS.names()) == {'embedded', 'embedded-tpsa', 'moses', *ogb_mol_names()}
+    assert set(DATASETS.names()) == {'embedded', 'embedded-tpsa', 'moses', *ogb_mol_names(),
+                                     *ogb_node_names(), *PLANETOID_NAMES, *NPZ_DATASETS}
 
 
 def test_unknown_name_lists_valid_names() -> None:
@@ -48,7 +49,15 @@ def test_dataset_contract(name: str, data_root: Path) -> None:
             load_dataset(name, data_root, download=False)
         return
     b = load_dataset(name, data_root, limit=64, download=False, num_workers=0, progress=False)
-    assert b.name == name and 0 < len(b) <= 64 and b.level == 'graph'
+    assert b.name == name and 0 < len(b) <= 64
+    if b.level == 'node':  # one graph, limited to the subgraph of its first 64 nodes
+        d = b.dataset
+        assert d.num_nodes == len(b) and d.x.size(0) == len(b) and d.x.is_floating_point()
+        assert d.edge_index.numel() == 0 or int(d.edge_index.max()) < len(b)
+        assert b.labelled and b.num_tasks > 0 and b.eval_metric is not None
+        assert all(int(v.max()) < len(b) for v in b.split_idx.values() if v.numel())
+        return
+    assert b.level == 'graph'
     batch = b.dataset.collate(torch.arange(len(b)))
     assert (batch.x < torch.tensor(get_atom_feature_dims())).all()
     assert (batch.edge_attr < torch.tensor(get_bond_feature_dims())).all()
