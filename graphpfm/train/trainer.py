@@ -1,6 +1,7 @@
 """The pretraining loop: one optimizer over one objective, logs, checkpoints."""
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -8,17 +9,27 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
+from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from ..data.loader import GraphLoader
+from ..data.neighbor_loader import NeighborLoader
 from ..objectives.base import Objective
 from ..utils import resolve_device, seed_everything
 from .checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
+
+#: automatic node batching trains full-batch while ``num_nodes * num_features + num_edges`` is
+#: at most this (Cora: 3.9M, ogbn-arxiv: 22.8M; ogbn-products, at 364M, gets mini-batches)
+FULL_BATCH_MAX_SIZE = 25_000_000
+#: seed nodes per mini-batch when the automatic choice is mini-batching
+DEFAULT_NODE_BATCH_SIZE = 1024
+#: neighbours sampled per node and hop by default (one hop per encoder layer)
+DEFAULT_NUM_NEIGHBORS = 10
 
 
 @dataclass
@@ -37,6 +48,17 @@ class TrainConfig:
         progress (bool): show a progress bar. (default: :obj:`True`)
         save_every (int): also checkpoint every this many epochs; 0 = only at the end.
             (default: :obj:`0`)
+        node_batch_size (int, optional): node-level pretraining on one graph: :obj:`0` trains
+            full-batch (one step per epoch on the whole graph), a positive number trains on
+            mini-batches of that many seed nodes with their sampled neighbourhoods
+            (:class:`~graphpfm.data.NeighborLoader`, every node a seed once per epoch);
+            :obj:`None` chooses full-batch when ``num_nodes * num_features + num_edges`` is
+            at most :data:`FULL_BATCH_MAX_SIZE` (25M), else mini-batches of
+            :data:`DEFAULT_NODE_BATCH_SIZE` (1024). Unused for datasets of graphs.
+            (default: :obj:`None`)
+        num_neighbors (list of int, optional): neighbours sampled per node at each hop in
+            mini-batch mode (``-1``: all); :obj:`None` means ``[10] * L`` for an encoder of
+            ``L`` layers (``L`` from its ``num_layers``, else 2). (default: :obj:`None`)
     """
 
     epochs: int = 100
@@ -49,20 +71,61 @@ class TrainConfig:
     num_workers: int = 0
     progress: bool = True
     save_every: int = 0
+    node_batch_size: int | None = None
+    num_neighbors: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f'epochs must be >= 1, got {self.epochs}')
         if self.batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {self.batch_size}')
+        if self.node_batch_size is not None and self.node_batch_size < 0:
+            raise ValueError(f'node_batch_size must be None (automatic), 0 (full batch) or '
+                             f'positive, got {self.node_batch_size}')
+        if self.num_neighbors is not None:
+            self.num_neighbors = [int(k) for k in self.num_neighbors]
+            if not self.num_neighbors or any(k < -1 for k in self.num_neighbors):
+                raise ValueError(f'num_neighbors must be a non-empty list of ints >= -1 '
+                                 f'(-1: all neighbours), got {self.num_neighbors}')
+
+
+def encoder_num_layers(encoder: torch.nn.Module, default: int = 2) -> int:
+    """The encoder's number of message-passing layers (its ``num_layers``), else ``default``."""
+    kwargs = getattr(encoder, 'kwargs', {}) or {}
+    value = kwargs.get('num_layers', getattr(encoder, 'num_layers', None))
+    return int(value) if value else default
+
+
+def graph_size(data: Data) -> int:
+    """``num_nodes * num_features + num_edges``: the size the automatic node batching uses."""
+    x = getattr(data, 'x', None)
+    features = int(x.size(1)) if x is not None and x.dim() > 1 else 1
+    return int(data.num_nodes) * features + int(data.num_edges)
+
+
+def resolve_node_batching(data: Data, node_batch_size: int | None) -> int:
+    """``0`` (full batch) or the number of seed nodes per mini-batch, for ``data``."""
+    if node_batch_size is not None:
+        return int(node_batch_size)
+    return 0 if graph_size(data) <= FULL_BATCH_MAX_SIZE else DEFAULT_NODE_BATCH_SIZE
 
 
 class Trainer:
-    r"""Trains an :class:`~graphpfm.objectives.Objective` on a dataset of graphs.
+    r"""Trains an :class:`~graphpfm.objectives.Objective` on a dataset of graphs, or on the
+    nodes of one large graph.
 
     One Adam optimizer over ``objective.parameters()``; a progress bar; one JSON line per epoch
     (loss, the objective's logs, graphs/s) in ``log_path``; the checkpoint written atomically to
-    ``checkpoint_path`` with the encoder's config and weights and the run's provenance.
+    ``checkpoint_path`` with the encoder's config and weights and the run's provenance. After
+    every optimizer step the objective's ``on_step_end()`` hook runs, if it has one (e.g. the
+    moving-average target update of BGRL).
+
+    Given a single :class:`~torch_geometric.data.Data` (a node-level dataset), :meth:`fit`
+    pretrains on its nodes: full-batch, or on mini-batches of seed nodes with sampled
+    neighbourhoods (see :attr:`TrainConfig.node_batch_size`). A mini-batch is a
+    :class:`~torch_geometric.data.Data` whose first ``batch.batch_size`` nodes are the seeds;
+    objectives may restrict their loss to them. Epoch records then count ``nodes`` (seed nodes)
+    and ``nodes_per_s`` instead of ``graphs`` and ``graphs_per_s``.
 
     Args:
         objective (Objective): what to train.
@@ -95,16 +158,47 @@ class Trainer:
                            pin_memory=self.device.type == 'cuda',
                            persistent_workers=self.config.num_workers > 0)
 
+    def make_node_loader(self, data: Data, batch_size: int) -> NeighborLoader:
+        """Mini-batches of ``batch_size`` seed nodes (all nodes, shuffled by the seed)."""
+        num_neighbors = self.config.num_neighbors
+        if num_neighbors is None:
+            num_neighbors = [DEFAULT_NUM_NEIGHBORS] * encoder_num_layers(self.objective.encoder)
+        gen = torch.Generator().manual_seed(self.config.seed)
+        return NeighborLoader(data, num_neighbors, batch_size=batch_size, shuffle=True,
+                              generator=gen)
+
     def fit(self, dataset: Any) -> list[dict[str, Any]]:
-        """Train for ``config.epochs`` epochs; returns the per-epoch records."""
+        """Train for ``config.epochs`` epochs; returns the per-epoch records.
+
+        Args:
+            dataset: a dataset of graphs (e.g. a :class:`~graphpfm.data.GraphStore`), or one
+                :class:`~torch_geometric.data.Data` graph for node-level pretraining.
+        """
         cfg = self.config
-        if len(dataset) == 0:
+        node_level = isinstance(dataset, Data)
+        if node_level:
+            if not dataset.num_nodes:
+                raise ValueError('cannot pretrain on a graph without nodes')
+        elif len(dataset) == 0:
             raise ValueError('cannot pretrain on an empty dataset')
         seed_everything(cfg.seed)
         self.objective.to(self.device)
         optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
-        loader = self.make_loader(dataset)
+        self.node_batch_size: int | None = None
+        if node_level:
+            self.node_batch_size = resolve_node_batching(dataset, cfg.node_batch_size)
+            if self.node_batch_size == 0:
+                # moved once (a shallow copy: the caller's graph stays where it is)
+                loader: Any = [copy.copy(dataset).to(self.device)]
+            else:
+                loader = self.make_node_loader(dataset, self.node_batch_size)
+            log.info('node-level pretraining on %d nodes: %s', dataset.num_nodes,
+                     'full batch' if self.node_batch_size == 0 else
+                     f'mini-batches of {self.node_batch_size} seed nodes, neighbours '
+                     f'{loader.num_neighbors}')
+        else:
+            loader = self.make_loader(dataset)
         corruption = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         log_file = None
         if self.log_path is not None:
@@ -112,7 +206,7 @@ class Trainer:
             log_file = self.log_path.open('w')
         try:
             for epoch in range(1, cfg.epochs + 1):
-                record = self._epoch(epoch, loader, optimizer, corruption)
+                record = self._epoch(epoch, loader, optimizer, corruption, node_level)
                 self.history.append(record)
                 log.info('epoch %d: %s', epoch,
                          ', '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
@@ -128,11 +222,12 @@ class Trainer:
         self.save()
         return self.history
 
-    def _epoch(self, epoch: int, loader: GraphLoader, optimizer: torch.optim.Optimizer,
-               corruption: torch.Generator) -> dict[str, Any]:
+    def _epoch(self, epoch: int, loader: Any, optimizer: torch.optim.Optimizer,
+               corruption: torch.Generator, node_level: bool = False) -> dict[str, Any]:
         cfg = self.config
         self.objective.train()
-        total_loss, total_graphs = 0.0, 0
+        hook = getattr(self.objective, 'on_step_end', None)
+        total_loss, total = 0.0, 0
         sums: dict[str, float] = {}
         start = time.perf_counter()
         bar = tqdm(loader, desc=f'epoch {epoch}/{cfg.epochs}', disable=not cfg.progress,
@@ -149,18 +244,24 @@ class Trainer:
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(self.objective.parameters(), cfg.grad_clip)
             optimizer.step()
-            n = batch.num_graphs
-            total_graphs += n
+            if callable(hook):
+                hook()
+            if node_level:  # seed nodes of a mini-batch; every node of the full graph
+                n = int(getattr(batch, 'batch_size', None) or batch.num_nodes)
+            else:
+                n = batch.num_graphs
+            total += n
             total_loss += float(out.loss.detach()) * n
             for k, v in out.logs.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * n
-            bar.set_postfix(loss=f'{total_loss / total_graphs:.4f}')
+            bar.set_postfix(loss=f'{total_loss / total:.4f}')
         seconds = time.perf_counter() - start
-        denom = max(total_graphs, 1)
+        denom = max(total, 1)
         record: dict[str, Any] = {'epoch': epoch, 'loss': total_loss / denom}
         record.update({k: v / denom for k, v in sums.items()})
-        record.update({'graphs': total_graphs, 'seconds': seconds,
-                       'graphs_per_s': total_graphs / seconds if seconds > 0 else math.nan})
+        unit = 'nodes' if node_level else 'graphs'
+        record.update({unit: total, 'seconds': seconds,
+                       f'{unit}_per_s': total / seconds if seconds > 0 else math.nan})
         return record
 
     def save(self) -> None:

@@ -141,7 +141,8 @@ def test_same_generator_seed_same_batches():
             assert torch.equal(x[key], y[key])
     assert not all(torch.equal(x.n_id, y.n_id) for x, y in zip(a, c, strict=True))
     # the second epoch differs from the first (the generator is consumed)
-    assert not all(torch.equal(x.n_id, y.n_id) for x, y in zip(a[:len(a) // 2], a[len(a) // 2:], strict=True))
+    half = len(a) // 2
+    assert not all(torch.equal(x.n_id, y.n_id) for x, y in zip(a[:half], a[half:], strict=True))
 
 
 @pytest.mark.parametrize('deg,k', [(10, 3), (4 * 3, 3), (100, 3), (7, 7), (5, 9)])
