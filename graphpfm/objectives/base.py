@@ -61,6 +61,13 @@ class Objective(torch.nn.Module):
         """The model path: encoders, heads and the loss on a prepared batch."""
         raise NotImplementedError
 
+    def on_step_end(self) -> None:
+        """Called by the trainer after every optimizer step (after :meth:`optimizer.step()
+        <torch.optim.Optimizer.step>`), for state that moves outside the gradient, such as
+        the exponential moving average of a target encoder (:class:`~graphpfm.objectives.BGRL`).
+        Not called during evaluation. (default: nothing)
+        """
+
     def encode(self, batch: Data) -> Tensor:
         """Run the encoder on a (possibly corrupted) batch."""
         return self.encoder(batch.x, batch.edge_index, edge_attr=getattr(batch, 'edge_attr', None),
@@ -83,6 +90,25 @@ class Objective(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
+
+
+def seed_count(batch: Data) -> int:
+    r"""The number of nodes a node-level loss is computed on: the ``batch_size`` seed nodes of
+    a neighbour-sampled mini-batch (the format of
+    :class:`~torch_geometric.loader.NeighborLoader`: the first ``batch_size`` nodes are the
+    seeds, the rest their sampled neighbours), else every node of the batch.
+
+    ``batch_size`` counts only when it is stored on the batch (``'batch_size' in batch``):
+    :attr:`torch_geometric.data.Batch.batch_size`, an alias of ``num_graphs``, is ignored.
+    """
+    num_nodes = int(batch.num_nodes)
+    if 'batch_size' not in batch:
+        return num_nodes
+    k = int(batch.batch_size)
+    if not 1 <= k <= num_nodes:
+        raise ValueError(f'batch_size must count the seed nodes, between 1 and the {num_nodes} '
+                         f'nodes of the mini-batch, got {k}')
+    return k
 
 
 def build_objective(name: str, encoder: Encoder, **kwargs: Any) -> Objective:

@@ -25,8 +25,10 @@ class Combined(Objective):
     :meth:`prepare` calls every part's :meth:`prepare` in order with the same generator (so
     the parts consume it one after the other: part ``k`` sees the generator state that parts
     ``0..k-1`` left); :meth:`compute` calls every part's :meth:`compute` on its own prepared
-    batch (the encoder runs once per part). Logs are the parts' logs prefixed with
-    ``'<part>/'``, plus each part's unweighted ``'<part>/loss'``.
+    batch (the encoder runs once per part); :meth:`on_step_end` calls every part's
+    :meth:`on_step_end`. Its :attr:`level` is ``'node'`` when one of the parts is
+    node-level, else ``'graph'``. Logs are the parts' logs prefixed with ``'<part>/'``, plus each
+    part's unweighted ``'<part>/loss'``.
 
     The parts hold the same encoder module; their copies of its weights are left out of
     :meth:`state_dict` (the encoder appears once, under ``'encoder.'``) and restored from it
@@ -70,6 +72,8 @@ class Combined(Objective):
         self.names = names
         self.weights = weights
         self.parts = torch.nn.ModuleDict(built)
+        # node-level as soon as one part is: such a part needs the nodes of one graph
+        self.level = 'node' if any(obj.level == 'node' for obj in built.values()) else 'graph'
         self.register_state_dict_post_hook(_drop_part_encoders)
         self.register_load_state_dict_pre_hook(_restore_part_encoders)
 
@@ -90,6 +94,11 @@ class Combined(Objective):
             logs[f'{name}/loss'] = float(out.loss.detach())
             logs.update({f'{name}/{k}': v for k, v in out.logs.items()})
         return ObjectiveOutput(loss, logs)
+
+    def on_step_end(self) -> None:
+        """Forward the trainer's after-step call to every part, in order."""
+        for name in self.names:
+            self.parts[name].on_step_end()
 
     def config(self) -> dict[str, Any]:
         """``{'name': 'a+b', 'kwargs': {'weights', 'options'}}``: ``options`` holds every part's

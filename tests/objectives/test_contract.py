@@ -1,4 +1,10 @@
-"""The contract every registered objective must meet (parametrised over the registry)."""
+"""The contract every registered objective must meet (parametrised over the registry).
+
+Objectives that accept OGB atom features run on the shared molecules with the molecular GIN;
+objectives whose ``input_kinds`` exclude ``'ogb_atom'`` (the node-level ones) run on a small
+float-feature graph with a GCN encoder; objectives that accept both also run on the float
+graph when listed in :data:`FLOAT_ALSO`.
+"""
 import pytest
 import torch
 
@@ -7,10 +13,27 @@ from graphpfm.objectives import OBJECTIVES, build_objective
 from graphpfm.train import load_encoder, save_checkpoint
 
 #: small options per objective for fast tests (objectives without an entry use defaults)
-TINY_OPTIONS: dict[str, dict] = {'supervised': {'num_tasks': 3}}
+TINY_OPTIONS: dict[str, dict] = {'supervised': {'num_tasks': 3},
+                                 'grace': {'proj_channels': 32, 'temperature': 0.1},
+                                 'bgrl': {'predictor_channels': 32}}
 #: combinations ('+' names, built by build_objective) held to the same contract
 COMBINATIONS = ['attr_masking+edge_pred+infomax', 'attr_masking+context_pred']
 NAMES = OBJECTIVES.names() + COMBINATIONS
+#: objectives accepting both input kinds that are also held to the contract on a float graph
+FLOAT_ALSO = ['graphmae', 'edge_pred']
+
+
+def _molecular(name: str) -> bool:
+    return '+' in name or 'ogb_atom' in OBJECTIVES.get(name).input_kinds
+
+
+#: (name, kind) cases; molecular cases keep their plain ids, float ones of objectives that
+#: also run on molecules get a '-float' suffix
+CASES = ([pytest.param(n, 'mol', id=n) for n in NAMES if _molecular(n)]
+         + [pytest.param(n, 'float', id=n) for n in NAMES if not _molecular(n)]
+         + [pytest.param(n, 'float', id=f'{n}-float') for n in FLOAT_ALSO])
+#: objectives and float-graph cases that work on the nodes of one graph (seed mini-batches)
+NODE_CASES = [n for n in OBJECTIVES.names() if OBJECTIVES.get(n).level == 'node'] + FLOAT_ALSO
 
 
 @pytest.fixture
@@ -24,16 +47,27 @@ def mol_store(mol_store):
     return mol_store
 
 
-def _make(name, seed=0):
+def _make(name, seed=0, kind='mol'):
     torch.manual_seed(seed)
-    enc = build_encoder('gin', num_layers=2, hidden_channels=32)
+    if kind == 'mol':
+        enc = build_encoder('gin', num_layers=2, hidden_channels=32)
+    else:
+        enc = build_encoder('gcn', num_layers=2, hidden_channels=32, in_channels=16)
     return build_objective(name, enc, **TINY_OPTIONS.get(name, {}))
 
 
-@pytest.mark.parametrize('name', NAMES)
-def test_finite_loss_and_gradient_reaches_encoder(name, mol_store):
-    obj = _make(name).train()
-    b = mol_store.collate(range(len(mol_store)))
+def _batch(kind, request):
+    """The batch of a case: all shared molecules collated, or the float graph."""
+    if kind == 'mol':
+        store = request.getfixturevalue('mol_store')
+        return store.collate(range(len(store)))
+    return request.getfixturevalue('float_graph')
+
+
+@pytest.mark.parametrize('name,kind', CASES)
+def test_finite_loss_and_gradient_reaches_encoder(name, kind, request):
+    obj = _make(name, kind=kind).train()
+    b = _batch(kind, request)
     out = obj(b, torch.Generator().manual_seed(0))
     assert out.loss.dim() == 0 and torch.isfinite(out.loss)
     out.loss.backward()
@@ -42,18 +76,18 @@ def test_finite_loss_and_gradient_reaches_encoder(name, mol_store):
     assert all(isinstance(v, float) for v in out.logs.values())
 
 
-@pytest.mark.parametrize('name', NAMES)
-def test_same_seed_same_loss(name, mol_store):
-    b = mol_store.collate(range(len(mol_store)))
-    losses = [float(_make(name, 3).train()(b, torch.Generator().manual_seed(9)).loss.detach())
-              for _ in range(2)]
+@pytest.mark.parametrize('name,kind', CASES)
+def test_same_seed_same_loss(name, kind, request):
+    b = _batch(kind, request)
+    losses = [float(_make(name, 3, kind).train()(b, torch.Generator().manual_seed(9)).loss
+                    .detach()) for _ in range(2)]
     assert losses[0] == losses[1]
 
 
-@pytest.mark.parametrize('name', NAMES)
-def test_checkpoint_roundtrip_reproduces_embeddings(name, mol_store, tmp_path):
-    obj = _make(name)
-    b = mol_store.collate(range(len(mol_store)))
+@pytest.mark.parametrize('name,kind', CASES)
+def test_checkpoint_roundtrip_reproduces_embeddings(name, kind, request, tmp_path):
+    obj = _make(name, kind=kind)
+    b = _batch(kind, request)
     obj.train()(b, torch.Generator().manual_seed(0))  # move batch-norm statistics
     obj.eval()
     save_checkpoint(tmp_path / 'c.pt', obj.encoder, objective=obj.config())
@@ -63,10 +97,10 @@ def test_checkpoint_roundtrip_reproduces_embeddings(name, mol_store, tmp_path):
     assert raw['objective']['name'] == name
 
 
-@pytest.mark.parametrize('name', NAMES)
-def test_loss_falls_on_a_fixed_batch(name, mol_store):
-    obj = _make(name).train()
-    b = mol_store.collate(range(len(mol_store)))
+@pytest.mark.parametrize('name,kind', CASES)
+def test_loss_falls_on_a_fixed_batch(name, kind, request):
+    obj = _make(name, kind=kind).train()
+    b = _batch(kind, request)
     opt = torch.optim.Adam(obj.parameters(), lr=3e-3)
     first = None
     for step in range(40):
@@ -76,7 +110,19 @@ def test_loss_falls_on_a_fixed_batch(name, mol_store):
         opt.zero_grad()
         out.loss.backward()
         opt.step()
+        obj.on_step_end()  # the trainer's after-step hook (a no-op for most objectives)
     assert float(out.loss) < 0.5 * first
+
+
+@pytest.mark.parametrize('name', NODE_CASES)
+def test_node_objectives_on_a_seed_minibatch(name, float_minibatch):
+    """A NeighborLoader-style mini-batch (``batch_size`` seed nodes first) trains."""
+    obj = _make(name, kind='float').train()
+    out = obj(float_minibatch, torch.Generator().manual_seed(0))
+    assert out.loss.dim() == 0 and torch.isfinite(out.loss)
+    out.loss.backward()
+    assert sum(float(p.grad.abs().sum()) for p in obj.encoder.parameters()
+               if p.grad is not None) > 0
 
 
 def test_unknown_objective_lists_valid_names():
@@ -107,24 +153,26 @@ def test_attr_masking_predicts_from_masked_input(mol_store):
     assert (seen['x'][masked.masked_atom_mask, 0] == 119).all()
 
 
-@pytest.mark.parametrize('name', NAMES)
-def test_prepare_never_writes_into_the_batch(name, mol_store):
-    obj = _make(name).train()
-    b = mol_store.collate(range(len(mol_store)))
+@pytest.mark.parametrize('name,kind', CASES)
+def test_prepare_never_writes_into_the_batch(name, kind, request):
+    obj = _make(name, kind=kind).train()
+    b = _batch(kind, request)
     before = {k: v.clone() for k, v in b.to_dict().items() if isinstance(v, torch.Tensor)}
-    store_x = mol_store.x.clone()
+    store = request.getfixturevalue('mol_store') if kind == 'mol' else None
+    store_x = store.x.clone() if store is not None else None
     obj.prepare(b, torch.Generator().manual_seed(0))
     after = b.to_dict()
     assert set(after) == set(before) | {k for k in after if not isinstance(after[k], torch.Tensor)}
     for k, v in before.items():
         assert torch.equal(after[k], v), k
-    assert torch.equal(mol_store.x, store_x)
+    if store is not None:
+        assert torch.equal(store.x, store_x)
 
 
-@pytest.mark.parametrize('name', NAMES)
-def test_forward_is_compute_of_prepare(name, mol_store):
-    obj = _make(name).eval()
-    b = mol_store.collate(range(len(mol_store)))
+@pytest.mark.parametrize('name,kind', CASES)
+def test_forward_is_compute_of_prepare(name, kind, request):
+    obj = _make(name, kind=kind).eval()
+    b = _batch(kind, request)
     a = obj(b, torch.Generator().manual_seed(1)).loss
     c = obj.compute(obj.prepare(b, torch.Generator().manual_seed(1))).loss
     assert torch.equal(a, c)

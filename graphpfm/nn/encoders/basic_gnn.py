@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 from torch_geometric.nn import GAT, GCN, GraphSAGE
 
@@ -10,6 +11,11 @@ from .base import ENCODERS, Encoder
 from .ogb_features import AtomEncoder, BondEncoder
 
 JK_MODES = ('last', 'cat', 'max')
+
+
+def _add_layer_input(module: torch.nn.Module, args: tuple[Any, ...], output: Tensor) -> Tensor:
+    """Forward hook of a residual layer: its output plus its input (the first argument)."""
+    return output + args[0]
 
 
 class _BasicGNNEncoder(Encoder):
@@ -20,9 +26,11 @@ class _BasicGNNEncoder(Encoder):
 
     def __init__(self, num_layers: int = 5, hidden_channels: int = 300, dropout: float = 0.0,
                  jk: str = 'last', norm: str | None = 'batch_norm',
-                 in_channels: int | None = None, **model_kwargs: Any) -> None:
+                 in_channels: int | None = None, residual: bool = False,
+                 **model_kwargs: Any) -> None:
+        extra = {'residual': True} if residual else {}
         super().__init__(num_layers=num_layers, hidden_channels=hidden_channels, dropout=dropout,
-                         jk=jk, norm=norm, in_channels=in_channels, **model_kwargs)
+                         jk=jk, norm=norm, in_channels=in_channels, **extra, **model_kwargs)
         if jk not in JK_MODES:
             raise ValueError(f"jk '{jk}' invalid; valid options: {', '.join(JK_MODES)}")
         self.input_kind = 'ogb_atom' if in_channels is None else 'float'
@@ -36,6 +44,14 @@ class _BasicGNNEncoder(Encoder):
                                   dropout=dropout, norm=norm,
                                   jk=None if jk == 'last' else jk, **model_kwargs)
         self.out_channels = self.gnn.out_channels
+        self.residual = bool(residual)
+        if residual:
+            # PyG's BasicGNN has no residual option: a forward hook adds every layer's input
+            # to its convolution's output (no new parameters, state-dict keys unchanged);
+            # a first layer that changes the width gets none
+            for i, conv in enumerate(self.gnn.convs):
+                if i > 0 or (in_channels or hidden_channels) == hidden_channels:
+                    conv.register_forward_hook(_add_layer_input)
 
     def forward(self, x: Tensor, edge_index: Tensor, *, edge_attr: Tensor | None = None,
                 batch: Tensor | None = None) -> Tensor:
@@ -57,6 +73,11 @@ class GCNEncoder(_BasicGNNEncoder):
         jk (str): ``'last'``, ``'cat'`` or ``'max'``. (default: :obj:`'last'`)
         norm (str, optional): PyG normalisation name. (default: :obj:`'batch_norm'`)
         in_channels (int, optional): float input width; :obj:`None` for OGB atom features.
+        residual (bool): add every layer's input to the output of its convolution, before
+            the normalisation, activation and dropout (PyG's ``BasicGNN`` has no residual
+            option; done by a forward hook, so the state dict is that of the plain model).
+            A first layer that changes the width (``in_channels != hidden_channels``) has no
+            residual. :attr:`kwargs` records it only when set. (default: :obj:`False`)
     """
 
     pyg_model = GCN

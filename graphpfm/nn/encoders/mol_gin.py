@@ -1,5 +1,7 @@
-"""The molecular GIN of Hu et al. (2020) on OGB atom and bond features."""
+"""The molecular GIN of Hu et al. (2020) on OGB atom and bond features (or on float features)."""
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,27 +23,42 @@ class MolGINConv(MessagePassing):
         + \sum_{j \in \mathcal{N}(i)} (\mathbf{h}_j + \mathbf{e}_{ji})\Big)
 
     The self-loop term is the reference code's added self-loop edge (with its own bond
-    token), computed without materialising the extra edges.
+    token), computed without materialising the extra edges. Without ``edge_attr`` the
+    messages are the neighbours' :math:`\mathbf{h}_j` alone (the self-loop token is still
+    added).
+
+    With ``bond_embeddings=False`` the layer has no bond embeddings at all and is the plain
+    GIN layer with :math:`\epsilon = 0` of `"How Powerful are Graph Neural Networks?"
+    <https://arxiv.org/abs/1810.00826>`_,
+    :math:`\mathbf{h}_i' = \mathrm{MLP}(\mathbf{h}_i + \sum_{j} \mathbf{h}_j)`;
+    ``edge_attr`` is then ignored (the float-input :class:`MolGIN`).
 
     Args:
         channels (int): input and output width.
+        bond_embeddings (bool): embed OGB bond features into the messages.
+            (default: :obj:`True`)
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, bond_embeddings: bool = True) -> None:
         super().__init__(aggr='add')
         self.mlp = torch.nn.Sequential(torch.nn.Linear(channels, 2 * channels), torch.nn.ReLU(),
                                        torch.nn.Linear(2 * channels, channels))
-        self.bond_encoder = BondEncoder(channels)
-        self.register_buffer('self_loop_attr', bond_self_loop_token().view(1, -1),
-                             persistent=False)
+        self.bond_encoder = BondEncoder(channels) if bond_embeddings else None
+        if bond_embeddings:
+            self.register_buffer('self_loop_attr', bond_self_loop_token().view(1, -1),
+                                 persistent=False)
 
     def reset_parameters(self) -> None:
         for m in self.mlp:
             if hasattr(m, 'reset_parameters'):
                 m.reset_parameters()
-        self.bond_encoder.reset_parameters()
+        if self.bond_encoder is not None:
+            self.bond_encoder.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:
+        if self.bond_encoder is None:
+            out = self.propagate(edge_index, x=x, edge_emb=None, size=(x.size(0), x.size(0)))
+            return self.mlp(out + x)
         edge_emb = None if edge_attr is None else self.bond_encoder(edge_attr)
         out = self.propagate(edge_index, x=x, edge_emb=edge_emb, size=(x.size(0), x.size(0)))
         out = out + x + self.bond_encoder(self.self_loop_attr)
@@ -57,9 +74,23 @@ class MolGINConv(MessagePassing):
 @ENCODERS.register('gin')
 class MolGIN(Encoder):
     r"""The molecular GIN of `Hu et al. (2020) <https://arxiv.org/abs/1905.12265>`_ on OGB's
-    atom and bond features (one extra ``[MASK]`` token per categorical column).
+    atom and bond features (one extra ``[MASK]`` token per categorical column), or, with
+    ``in_channels``, the same network on float node features.
 
-    Each layer: :class:`MolGINConv` -> batch norm -> ReLU (not after the last layer) -> dropout.
+    Each layer: :class:`MolGINConv` -> batch norm -> ReLU (not after the last layer) -> dropout
+    (-> ``+`` the layer's input, with ``residual``).
+
+    Two input kinds (:attr:`input_kind`):
+
+    * ``in_channels=None`` (``'ogb_atom'``): categorical OGB atom features embedded by an
+      :class:`~graphpfm.nn.encoders.AtomEncoder`, bond features added to the messages.
+    * ``in_channels=F`` (``'float'``): float features ``[N, F]`` mapped by a
+      :class:`torch.nn.Linear` to ``hidden_channels``; the layers have no bond embeddings
+      (plain GIN layers, :obj:`edge_attr` is ignored, as by the GCN/GraphSAGE encoders).
+
+    :attr:`kwargs` records ``in_channels`` and ``residual`` only when they are set, so the
+    configuration, the state dict and the outputs of the molecular network are those of
+    earlier versions.
 
     Args:
         num_layers (int): message-passing layers. (default: :obj:`5`)
@@ -68,14 +99,27 @@ class MolGIN(Encoder):
         jk (str): jumping knowledge over the input embedding and every layer's output:
             ``'last'``, ``'sum'``, ``'concat'`` or ``'max'``. (default: :obj:`'last'`)
         norm (str): ``'batch'`` or ``'none'``. (default: :obj:`'batch'`)
+        in_channels (int, optional): float input width; :obj:`None` for OGB atom features.
+            (default: :obj:`None`)
+        residual (bool): add every layer's input to its output (after the dropout, as OGB's
+            ``GNN_node(residual=True)``). (default: :obj:`False`)
     """
 
     input_kind = 'ogb_atom'
 
     def __init__(self, num_layers: int = 5, hidden_channels: int = 300, dropout: float = 0.0,
-                 jk: str = 'last', norm: str = 'batch') -> None:
+                 jk: str = 'last', norm: str = 'batch', in_channels: int | None = None,
+                 residual: bool = False) -> None:
+        extra: dict[str, Any] = {}
+        if in_channels is not None:
+            extra['in_channels'] = int(in_channels)
+        if residual:
+            extra['residual'] = True
         super().__init__(num_layers=num_layers, hidden_channels=hidden_channels, dropout=dropout,
-                         jk=jk, norm=norm)
+                         jk=jk, norm=norm, **extra)
+        if in_channels is not None and in_channels < 1:
+            raise ValueError(f'in_channels must be >= 1 (or None for OGB atom features), got '
+                             f'{in_channels}')
         if num_layers < 1:
             raise ValueError(f'num_layers must be >= 1, got {num_layers}')
         if jk not in JK_MODES:
@@ -85,8 +129,16 @@ class MolGIN(Encoder):
         self.num_layers = num_layers
         self.dropout = dropout
         self.jk = jk
-        self.atom_encoder = AtomEncoder(hidden_channels)
-        self.convs = torch.nn.ModuleList(MolGINConv(hidden_channels) for _ in range(num_layers))
+        self.residual = bool(residual)
+        self.in_channels = in_channels
+        self.input_kind = 'ogb_atom' if in_channels is None else 'float'
+        if in_channels is None:
+            self.atom_encoder = AtomEncoder(hidden_channels)
+        else:
+            self.node_encoder = torch.nn.Linear(in_channels, hidden_channels)
+        self.convs = torch.nn.ModuleList(
+            MolGINConv(hidden_channels, bond_embeddings=in_channels is None)
+            for _ in range(num_layers))
         self.norms = torch.nn.ModuleList(
             torch.nn.BatchNorm1d(hidden_channels) if norm == 'batch' else torch.nn.Identity()
             for _ in range(num_layers))
@@ -94,13 +146,18 @@ class MolGIN(Encoder):
 
     def forward(self, x: Tensor, edge_index: Tensor, *, edge_attr: Tensor | None = None,
                 batch: Tensor | None = None) -> Tensor:
-        h = self.atom_encoder(x)
+        if self.in_channels is None:
+            h = self.atom_encoder(x)
+        else:
+            h = self.node_encoder(x.float())
+            edge_attr = None
         hs = [h]
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            h = norm(conv(h, edge_index, edge_attr))
+            out = norm(conv(h, edge_index, edge_attr))
             if i < self.num_layers - 1:
-                h = F.relu(h)
-            h = F.dropout(h, self.dropout, training=self.training)
+                out = F.relu(out)
+            out = F.dropout(out, self.dropout, training=self.training)
+            h = out + h if self.residual else out
             hs.append(h)
         if self.jk == 'last':
             return h

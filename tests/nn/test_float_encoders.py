@@ -1,0 +1,163 @@
+"""Encoders on float node features: the float-input GIN, residual connections, and the
+BasicGNN options (norm, jk, dropout) on a float graph."""
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.nn import GINConv
+from torch_geometric.utils import to_undirected
+
+from graphpfm.nn import build_encoder
+from graphpfm.nn.encoders.mol_gin import MolGINConv
+from graphpfm.objectives import build_objective
+
+#: state-dict keys of build_encoder('gin', num_layers=2, hidden_channels=8) before the
+#: float-input option was added: the molecular network must keep them
+MOL_GIN_KEYS = [
+    'atom_encoder.weight', 'convs.0.mlp.0.weight', 'convs.0.mlp.0.bias', 'convs.0.mlp.2.weight',
+    'convs.0.mlp.2.bias', 'convs.0.bond_encoder.weight', 'convs.1.mlp.0.weight',
+    'convs.1.mlp.0.bias', 'convs.1.mlp.2.weight', 'convs.1.mlp.2.bias',
+    'convs.1.bond_encoder.weight', 'norms.0.weight', 'norms.0.bias', 'norms.0.running_mean',
+    'norms.0.running_var', 'norms.0.num_batches_tracked', 'norms.1.weight', 'norms.1.bias',
+    'norms.1.running_mean', 'norms.1.running_var', 'norms.1.num_batches_tracked']
+
+
+@pytest.fixture
+def graph() -> Data:
+    g = torch.Generator().manual_seed(0)
+    n = 30
+    upper = torch.triu(torch.rand(n, n, generator=g) < 0.15, diagonal=1)
+    return Data(x=torch.randn(n, 16, generator=g),
+                edge_index=to_undirected(upper.nonzero().t(), num_nodes=n), num_nodes=n)
+
+
+def _run(enc, data):
+    return enc(data.x, data.edge_index, edge_attr=getattr(data, 'edge_attr', None),
+               batch=getattr(data, 'batch', None))
+
+
+def test_molecular_gin_state_dict_keys_and_config_unchanged():
+    enc = build_encoder('gin', num_layers=2, hidden_channels=8)
+    assert list(enc.state_dict()) == MOL_GIN_KEYS
+    assert enc.input_kind == 'ogb_atom'
+    assert enc.config() == {'name': 'gin', 'kwargs': {
+        'num_layers': 2, 'hidden_channels': 8, 'dropout': 0.0, 'jk': 'last', 'norm': 'batch'}}
+
+
+def test_float_gin(graph):
+    torch.manual_seed(0)
+    enc = build_encoder('gin', num_layers=2, hidden_channels=8, in_channels=16).eval()
+    assert enc.input_kind == 'float'
+    keys = list(enc.state_dict())
+    assert not any('bond_encoder' in k or 'atom_encoder' in k for k in keys)
+    assert 'node_encoder.weight' in keys
+    h = _run(enc, graph)
+    assert h.shape == (30, 8) and torch.isfinite(h).all()
+    with_attr = enc(graph.x, graph.edge_index, edge_attr=torch.randn(graph.num_edges, 4))
+    assert torch.equal(with_attr, h)  # float GIN has no bond embeddings: edge_attr ignored
+    cfg = enc.config()
+    assert cfg['kwargs']['in_channels'] == 16
+    again = build_encoder(cfg['name'], **cfg['kwargs'])
+    again.load_state_dict(enc.state_dict(), strict=True)
+    assert torch.equal(_run(again.eval(), graph), h)
+    wide = build_encoder('gin', num_layers=2, hidden_channels=8, in_channels=16, jk='concat')
+    assert _run(wide, graph).shape == (30, 24)
+
+
+def test_gin_conv_without_bond_embeddings_is_plain_gin(graph):
+    torch.manual_seed(0)
+    conv = MolGINConv(16, bond_embeddings=False)
+    assert conv.bond_encoder is None
+    ref = GINConv(conv.mlp, eps=0.0)
+    assert torch.allclose(conv(graph.x, graph.edge_index), ref(graph.x, graph.edge_index),
+                          atol=1e-6)
+
+
+def test_molecular_gin_conv_accepts_missing_edge_attr():
+    torch.manual_seed(0)
+    conv = MolGINConv(4)
+    h = torch.randn(2, 4)
+    edge_index = torch.tensor([[0, 1], [1, 0]])
+    loop = conv.bond_encoder(conv.self_loop_attr)[0]
+    pre = torch.stack([h[0] + h[1] + loop, h[1] + h[0] + loop])
+    assert torch.allclose(conv(h, edge_index, None), conv.mlp(pre), atol=1e-6)
+
+
+def test_gin_residual(graph, mol_store):
+    torch.manual_seed(0)
+    enc = build_encoder('gin', num_layers=1, hidden_channels=8, in_channels=16,
+                        residual=True).eval()
+    h0 = enc.node_encoder(graph.x)
+    expected = enc.norms[0](enc.convs[0](h0, graph.edge_index)) + h0
+    assert torch.allclose(_run(enc, graph), expected, atol=1e-6)
+    assert enc.config()['kwargs']['residual'] is True
+    # the molecular network too, with the same state-dict keys
+    mol = build_encoder('gin', num_layers=2, hidden_channels=8, residual=True)
+    assert list(mol.state_dict()) == MOL_GIN_KEYS
+    b = mol_store.collate(range(4))
+    plain = build_encoder('gin', num_layers=2, hidden_channels=8)
+    plain.load_state_dict(mol.state_dict())
+    out = mol.eval()(b.x, b.edge_index, edge_attr=b.edge_attr, batch=b.batch)
+    assert not torch.allclose(out, plain.eval()(b.x, b.edge_index, edge_attr=b.edge_attr,
+                                                batch=b.batch))
+
+
+@pytest.mark.parametrize('name', ['gcn', 'sage', 'gat'])
+def test_basic_gnn_residual(name, graph):
+    torch.manual_seed(0)
+    res = build_encoder(name, num_layers=1, hidden_channels=16, in_channels=16, residual=True)
+    plain = build_encoder(name, num_layers=1, hidden_channels=16, in_channels=16)
+    assert list(res.state_dict()) == list(plain.state_dict())
+    plain.load_state_dict(res.state_dict())
+    res.eval(), plain.eval()
+    # one layer, no norm/activation after the last layer: output = conv(x) + x
+    assert torch.allclose(_run(res, graph), _run(plain, graph) + graph.x, atol=1e-6)
+    assert res.config()['kwargs']['residual'] is True
+    assert 'residual' not in plain.config()['kwargs']
+    cfg = res.config()
+    again = build_encoder(cfg['name'], **cfg['kwargs'])
+    again.load_state_dict(res.state_dict())
+    assert torch.equal(_run(again.eval(), graph), _run(res, graph))
+
+
+def test_basic_gnn_residual_skips_a_width_changing_first_layer(graph):
+    torch.manual_seed(0)
+    res = build_encoder('gcn', num_layers=2, hidden_channels=8, in_channels=16, residual=True)
+    plain = build_encoder('gcn', num_layers=2, hidden_channels=8, in_channels=16)
+    plain.load_state_dict(res.state_dict())
+    res.eval(), plain.eval()
+    first = res.gnn.convs[0]
+    assert not first._forward_hooks and res.gnn.convs[1]._forward_hooks
+    out = _run(res, graph)
+    assert out.shape == (30, 8) and not torch.allclose(out, _run(plain, graph))
+
+
+@pytest.mark.parametrize('name', ['gcn', 'sage', 'gat'])
+@pytest.mark.parametrize('norm,jk', [('batch_norm', 'last'), ('layer_norm', 'cat'),
+                                     (None, 'max'), ('graph_norm', 'last')])
+def test_basic_gnn_options_on_a_float_graph(name, norm, jk, graph):
+    torch.manual_seed(0)
+    enc = build_encoder(name, num_layers=2, hidden_channels=8, in_channels=16, norm=norm,
+                        jk=jk, dropout=0.5)
+    assert enc.input_kind == 'float'
+    h = _run(enc.train(), graph)
+    assert h.shape == (30, enc.out_channels) and torch.isfinite(h).all()
+    assert not torch.equal(h, _run(enc, graph))  # dropout is active in training
+    enc.eval()
+    h = _run(enc, graph)
+    assert torch.equal(h, _run(enc, graph))
+    cfg = enc.config()
+    assert cfg['kwargs']['norm'] == norm and cfg['kwargs']['jk'] == jk
+    again = build_encoder(cfg['name'], **cfg['kwargs'])
+    again.load_state_dict(enc.state_dict(), strict=True)
+    assert torch.equal(_run(again.eval(), graph), h)
+
+
+@pytest.mark.parametrize('objective', ['grace', 'bgrl', 'dgi', 'graphmae'])
+def test_node_objectives_with_float_gin(objective, graph):
+    torch.manual_seed(0)
+    enc = build_encoder('gin', num_layers=2, hidden_channels=8, in_channels=16, residual=True)
+    obj = build_objective(objective, enc).train()
+    out = obj(graph, torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+    assert enc.node_encoder.weight.grad is not None
