@@ -46,6 +46,14 @@ class FinetuneConfig:
         device (str): torch device, e.g. ``'cpu'`` or ``'cuda:0'``. (default: :obj:`'cpu'`)
         num_workers (int): data loader workers. (default: :obj:`0`)
         progress (bool): show a tqdm progress bar over epochs. (default: :obj:`False`)
+        node_batch_size (int, optional): node-level datasets only: ``0`` trains full-batch,
+            a positive number on mini-batches of that many training seed nodes with sampled
+            neighbourhoods; :obj:`None` chooses as
+            :attr:`~graphpfm.train.TrainConfig.node_batch_size` does (full batch unless the
+            graph is large, else 1024). (default: :obj:`None`)
+        num_neighbors (list of int, optional): node-level mini-batches: neighbours sampled
+            per hop (``-1``: all); :obj:`None` means ``[10] * num_layers``.
+            (default: :obj:`None`)
     """
 
     mode: str = 'full'
@@ -60,6 +68,8 @@ class FinetuneConfig:
     device: str = 'cpu'
     num_workers: int = 0
     progress: bool = False
+    node_batch_size: int | None = None
+    num_neighbors: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -73,6 +83,14 @@ class FinetuneConfig:
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
             raise ValueError('seeds must name at least one seed')
+        if self.node_batch_size is not None and self.node_batch_size < 0:
+            raise ValueError(f'node_batch_size must be None (automatic), 0 (full batch) or '
+                             f'positive, got {self.node_batch_size}')
+        if self.num_neighbors is not None:
+            self.num_neighbors = [int(k) for k in self.num_neighbors]
+            if not self.num_neighbors or any(k < -1 for k in self.num_neighbors):
+                raise ValueError(f'num_neighbors must be a non-empty list of ints >= -1, got '
+                                 f'{self.num_neighbors}')
 
     @property
     def resolved_encoder_lr(self) -> float:
@@ -290,11 +308,28 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     return run
 
 
+def _check_labelled_split(bundle: Any) -> None:
+    """Raise :class:`ValueError` unless ``bundle`` is labelled with non-empty splits."""
+    if bundle.split_idx is None or bundle.task_type is None:
+        raise ValueError(f"dataset '{bundle.name}' is unlabelled or has no split; fine-tuning "
+                         'needs task_type and split_idx')
+    for split in ('train', 'valid', 'test'):
+        if split not in bundle.split_idx:
+            raise ValueError(f"dataset '{bundle.name}' lacks split '{split}'; it has "
+                             f"{', '.join(bundle.split_idx)}")
+        if bundle.split_idx[split].numel() == 0:
+            raise ValueError(f"split '{split}' of dataset '{bundle.name}' is empty")
+
+
 def finetune(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
              config: FinetuneConfig | None = None, log_path: str | os.PathLike | None = None,
              evaluator: Any | None = None) -> FinetuneResult:
     r"""Fine-tune (or linearly probe) a fresh encoder per seed and report the test score at the
     epoch of best *validation* score (OGB's protocol; test never guides selection).
+
+    A node-level bundle (one graph, ``bundle.level == 'node'``) is handed to
+    :func:`~graphpfm.eval.node_finetune.finetune_nodes` (a linear head on node embeddings,
+    trained on the training nodes); the rest of this description is the graph-level recipe.
 
     For each seed: seed Python, NumPy and torch (:func:`torch_geometric.seed_everything`) and
     a :class:`torch.Generator` that shuffles the training set; build
@@ -314,15 +349,11 @@ def finetune(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
             (default: :meth:`Evaluator.from_bundle`)
     """
     config = FinetuneConfig() if config is None else config
-    if bundle.split_idx is None or bundle.task_type is None:
-        raise ValueError(f"dataset '{bundle.name}' is unlabelled or has no split; fine-tuning "
-                         'needs task_type and split_idx')
-    for split in ('train', 'valid', 'test'):
-        if split not in bundle.split_idx:
-            raise ValueError(f"dataset '{bundle.name}' lacks split '{split}'; it has "
-                             f"{', '.join(bundle.split_idx)}")
-        if bundle.split_idx[split].numel() == 0:
-            raise ValueError(f"split '{split}' of dataset '{bundle.name}' is empty")
+    _check_labelled_split(bundle)
+    if getattr(bundle, 'level', 'graph') == 'node':
+        from .node_finetune import finetune_nodes
+        return finetune_nodes(bundle, make_encoder, config, log_path=log_path,
+                              evaluator=evaluator)
     evaluator = Evaluator.from_bundle(bundle) if evaluator is None else evaluator
 
     skipped: dict[str, list[int]] = {}

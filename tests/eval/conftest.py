@@ -1,4 +1,5 @@
-"""Tiny encoder and tiny labelled molecule bundles for the evaluation tests (fixture `kit`)."""
+"""Tiny encoder and tiny labelled molecule bundles for the evaluation tests (fixture `kit`);
+a tiny labelled node-level graph (fixture `node_kit`)."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -64,3 +65,45 @@ def kit() -> SimpleNamespace:
     return SimpleNamespace(TinyEncoder=TinyEncoder, make_bundle=make_bundle,
                            binary_labels=binary_labels,
                            make_tiny=lambda seed: TinyEncoder(hidden_channels=8))
+
+
+def make_node_bundle(n: int = 90, num_classes: int = 3, num_features: int = 8, seed: int = 0,
+                     signal: float = 1.0, binary_tasks: int = 0,
+                     name: str = 'toy-nodes') -> DatasetBundle:
+    """A stochastic block model: class ``i % num_classes``, edges mostly inside a class,
+    features = ``signal`` x one-hot class (padded) + noise; splits 1/3 each (interleaved).
+    With ``binary_tasks`` > 0 the labels are ``[n, T]`` floats (task t: class == t % C)."""
+    from torch_geometric.data import Data
+    g = torch.Generator().manual_seed(seed)
+    cls = torch.arange(n) % num_classes
+    src = torch.randint(0, n, (6 * n,), generator=g)
+    dst = torch.randint(0, n, (6 * n,), generator=g)
+    keep = (cls[src] == cls[dst]) | (torch.rand(6 * n, generator=g) < 0.1)
+    ei = torch.stack([src[keep], dst[keep]])
+    ei = torch.cat([ei, ei.flip(0)], 1)
+    x = torch.randn(n, num_features, generator=g)
+    x[torch.arange(n), cls % num_features] += signal
+    if binary_tasks:
+        y = (cls.view(-1, 1) == torch.arange(binary_tasks) % num_classes).float()
+        task_type, num_tasks, metric = 'binary classification', binary_tasks, 'rocauc'
+    else:
+        y, task_type, num_tasks, metric = cls, 'multiclass classification', num_classes, 'acc'
+    perm = torch.randperm(n, generator=g)
+    split_idx = {'train': perm[:n // 3].sort()[0], 'valid': perm[n // 3:2 * n // 3].sort()[0],
+                 'test': perm[2 * n // 3:].sort()[0]}
+    return DatasetBundle(name=name, dataset=Data(x=x, edge_index=ei, y=y, num_nodes=n),
+                         split_idx=split_idx, level='node', task_type=task_type,
+                         num_tasks=num_tasks, eval_metric=metric,
+                         meta={'num_classes': num_classes} if not binary_tasks else {})
+
+
+@pytest.fixture
+def node_kit() -> SimpleNamespace:
+    """Node-level helpers: :func:`make_node_bundle` and a float-input GCN factory."""
+    from graphpfm.nn import build_encoder
+
+    def make_gcn(seed: int, in_channels: int = 8, **kwargs):
+        return build_encoder('gcn', **{'num_layers': 2, 'hidden_channels': 16,
+                                       'in_channels': in_channels, **kwargs})
+
+    return SimpleNamespace(make_node_bundle=make_node_bundle, make_gcn=make_gcn)

@@ -1,0 +1,255 @@
+r"""Fine-tuning (or linear probing by gradient descent) of an encoder on the nodes of one
+graph, over several seeds: test score at the best validation epoch."""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import asdict
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+from torch_geometric import seed_everything
+from torch_geometric.data import Data
+
+from ..data.neighbor_loader import NeighborLoader
+from ..train.trainer import DEFAULT_NUM_NEIGHBORS, encoder_num_layers, resolve_node_batching
+from .finetune import (FinetuneConfig, FinetuneResult, _finite_or_none, _num_outputs,
+                       _predictions, build_optimizer, select_best_epoch)
+from .losses import loss_for_task
+from .probe import _labels, embed_nodes
+
+logger = logging.getLogger(__name__)
+
+
+class NodePredictor(torch.nn.Module):
+    r"""Encoder and a linear head on every node embedding, the usual node-classification
+    model for transferring a pretrained encoder (e.g. `Hu et al. (2020)
+    <https://arxiv.org/abs/1905.12265>`_, `GraphMAE <https://arxiv.org/abs/2205.10803>`_).
+
+    .. math::
+        \hat{\mathbf{y}}_i = \mathbf{W} \, \mathrm{dropout}(\mathbf{h}_i) + \mathbf{b}
+
+    Args:
+        encoder (Encoder): node encoder with ``out_channels``.
+        num_outputs (int): classes (multiclass) or tasks.
+        dropout (float): dropout on the node embedding. (default: :obj:`0.0`)
+    """
+
+    def __init__(self, encoder: torch.nn.Module, num_outputs: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if num_outputs < 1:
+            raise ValueError(f'num_outputs must be >= 1, got {num_outputs}')
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f'dropout must be in [0, 1), got {dropout}')
+        self.encoder = encoder
+        self.num_outputs = num_outputs
+        self.dropout = dropout
+        self.head = torch.nn.Linear(encoder.out_channels, num_outputs)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the head only; the (possibly pretrained) encoder is left alone."""
+        self.head.reset_parameters()
+
+    def embed(self, data: Data) -> Tensor:
+        return self.encoder(data.x, data.edge_index, edge_attr=getattr(data, 'edge_attr', None),
+                            batch=None)
+
+    def predict(self, h: Tensor) -> Tensor:
+        """The head on node embeddings ``h``."""
+        return self.head(torch.nn.functional.dropout(h, self.dropout, self.training))
+
+    def forward(self, data: Data) -> Tensor:
+        return self.predict(self.embed(data))
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}({self.encoder}, num_outputs={self.num_outputs}, '
+                f'dropout={self.dropout})')
+
+
+def _targets(y: Tensor, task_type: str) -> Tensor:
+    """Labels in the loss's format: class indices ``[n]`` or floats ``[n, T]``."""
+    if task_type == 'multiclass classification':
+        return y.reshape(-1).long()
+    y = y.float()
+    return y.view(-1, 1) if y.dim() == 1 else y
+
+
+def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
+              config: FinetuneConfig, seed: int, evaluator: Any,
+              log_file: Any | None) -> dict[str, Any]:
+    device = torch.device(config.device)
+    seed_everything(seed)
+    data: Data = bundle.dataset
+    task_type = bundle.task_type
+    encoder = make_encoder(seed)
+    model = NodePredictor(encoder, _num_outputs(bundle), dropout=config.dropout).to(device)
+    linear = config.mode == 'linear'
+    optimizer = build_optimizer(model, config)
+    loss_fn = loss_for_task(task_type)
+    idx = {s: bundle.split_idx[s].long() for s in ('train', 'valid', 'test')}
+    eval_nodes = torch.cat([idx['valid'], idx['test']])
+    y_true = {s: _labels(data.y[idx[s]].cpu(), task_type) for s in ('valid', 'test')}
+    targets = _targets(data.y, task_type)
+    batch_size = resolve_node_batching(data, config.node_batch_size)
+    generator = torch.Generator().manual_seed(seed)
+    num_neighbors = config.num_neighbors or [DEFAULT_NUM_NEIGHBORS] * encoder_num_layers(encoder)
+    full = copy.copy(data).to(device) if batch_size == 0 else None
+    frozen = None
+    if linear:  # a frozen encoder in eval mode: its embeddings never change
+        model.encoder.eval()
+        frozen = embed_nodes(model.encoder, data, device, batch_size).to(device)
+    loader = None
+    if not linear and batch_size > 0:
+        loader = NeighborLoader(data, num_neighbors, batch_size=batch_size,
+                                input_nodes=idx['train'], shuffle=True, generator=generator)
+
+    def train_epoch() -> float:
+        model.train()
+        if linear:
+            model.encoder.eval()
+            order = idx['train'][torch.randperm(idx['train'].numel(), generator=generator)]
+            step = batch_size or order.numel()
+            total, count = 0.0, 0
+            for begin in range(0, order.numel(), step):
+                nodes = order[begin:begin + step]
+                optimizer.zero_grad()
+                loss = loss_fn(model.predict(frozen[nodes.to(device)]),
+                               targets[nodes].to(device))
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * nodes.numel()
+                count += nodes.numel()
+            return total / count
+        if loader is None:
+            optimizer.zero_grad()
+            out = model(full)[idx['train'].to(device)]
+            loss = loss_fn(out, targets[idx['train']].to(device))
+            loss.backward()
+            optimizer.step()
+            return float(loss.detach())
+        total, count = 0.0, 0
+        for batch in loader:
+            batch = batch.to(device)
+            n = batch.batch_size
+            optimizer.zero_grad()
+            out = model(batch)[:n]
+            loss = loss_fn(out, targets[batch.n_id[:n].cpu()].to(device))
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * n
+            count += n
+        return total / count  # node-weighted mean of the batch losses
+
+    @torch.no_grad()
+    def evaluate() -> dict[str, float]:
+        model.eval()
+        if frozen is not None:
+            h = frozen[eval_nodes.to(device)]
+        elif full is not None:
+            h = model.embed(full)[eval_nodes.to(device)]
+        else:
+            h = embed_nodes(model.encoder, data, device, batch_size, nodes=eval_nodes).to(device)
+        out = model.predict(h).cpu()
+        n_valid = idx['valid'].numel()
+        scores = {}
+        for split, part in (('valid', out[:n_valid]), ('test', out[n_valid:])):
+            pred = _predictions(part, task_type, evaluator.metric).numpy()
+            truth = y_true[split]
+            if task_type == 'multiclass classification':
+                labelled = truth[:, 0] >= 0
+                truth, pred = truth[labelled], pred[labelled]
+            scores[split] = float(evaluator.eval({'y_true': truth,
+                                                  'y_pred': pred})[evaluator.metric])
+        return scores
+
+    curves: dict[str, list] = {'epoch': [], 'train_loss': [], 'valid': [], 'test': []}
+    epochs: Any = range(1, config.epochs + 1)
+    if config.progress:
+        from tqdm.auto import tqdm
+        epochs = tqdm(epochs, desc=f'finetune seed {seed}', leave=False)
+    for epoch in epochs:
+        train_loss = train_epoch()
+        scores = evaluate()
+        curves['epoch'].append(epoch)
+        curves['train_loss'].append(train_loss)
+        curves['valid'].append(scores['valid'])
+        curves['test'].append(scores['test'])
+        logger.debug('seed %d epoch %d: train_loss %.4f valid %.4f test %.4f', seed, epoch,
+                     train_loss, scores['valid'], scores['test'])
+        if log_file is not None:
+            log_file.write(json.dumps({
+                'seed': seed, 'epoch': epoch, 'train_loss': _finite_or_none(train_loss),
+                'metric': evaluator.metric, 'valid': _finite_or_none(scores['valid']),
+                'test': _finite_or_none(scores['test'])}) + '\n')
+            log_file.flush()
+        if config.progress:
+            epochs.set_postfix(loss=f'{train_loss:.4f}', valid=f"{scores['valid']:.4f}")
+
+    best = select_best_epoch(curves['valid'], evaluator.higher_is_better)
+    run = {'seed': seed, 'best_epoch': curves['epoch'][best], 'best_valid': curves['valid'][best],
+           'test_at_best_valid': curves['test'][best], 'curves': curves,
+           'node_batch_size': batch_size}
+    logger.info('seed %d: best valid %s %.4f at epoch %d, test %.4f', seed, evaluator.metric,
+                run['best_valid'], run['best_epoch'], run['test_at_best_valid'])
+    return run
+
+
+def finetune_nodes(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
+                   config: FinetuneConfig | None = None, log_path: Any | None = None,
+                   evaluator: Any | None = None) -> FinetuneResult:
+    r"""Fine-tune (or linearly probe) a fresh encoder per seed on the nodes of one graph and
+    report the test score at the epoch of best *validation* score (OGB's protocol).
+
+    For each seed: seed Python, NumPy and torch; build
+    ``NodePredictor(make_encoder(seed), ...)``; train on the training nodes with one Adam
+    optimizer (encoder at ``encoder_lr``, absent in ``'linear'`` mode; head at ``lr``) and the
+    masked loss of the task type, full-batch or on :class:`~graphpfm.data.NeighborLoader`
+    mini-batches of training seed nodes (``config.node_batch_size``, ``config.num_neighbors``);
+    after every epoch score valid and test (OGB's node evaluator for ``ogbn-*``). In
+    ``'linear'`` mode the frozen encoder embeds the graph once per seed and only the head
+    trains (on mini-batches of embeddings when ``node_batch_size > 0``). Mini-batch evaluation
+    embeds the valid and test nodes with all their neighbours
+    (:func:`~graphpfm.eval.embed_nodes`).
+
+    Args:
+        bundle (DatasetBundle): a labelled node-level bundle (one graph in ``dataset``).
+        make_encoder (callable): ``seed -> Encoder``.
+        config (FinetuneConfig, optional): the recipe (``batch_size`` and ``pool`` are
+            unused). (default: :obj:`FinetuneConfig()`)
+        log_path (str, optional): JSON-lines file receiving one record per seed and epoch.
+        evaluator (optional): as in :func:`~graphpfm.eval.finetune`.
+            (default: :meth:`NodeEvaluator.from_bundle`)
+    """
+    import os
+
+    from .node_evaluator import NodeEvaluator
+    config = FinetuneConfig() if config is None else config
+    if bundle.level != 'node':
+        raise ValueError(f"finetune_nodes needs a node-level dataset, '{bundle.name}' is "
+                         f"{bundle.level}-level; use finetune()")
+    evaluator = NodeEvaluator.from_bundle(bundle) if evaluator is None else evaluator
+    skipped: dict[str, list[int]] = {}
+    if hasattr(evaluator, 'skipped_tasks') and bundle.task_type != 'multiclass classification':
+        for split in ('valid', 'test'):
+            y = _labels(bundle.dataset.y[bundle.split_idx[split]].cpu(), bundle.task_type)
+            skipped[split] = evaluator.skipped_tasks(y)
+            if skipped[split] and len(skipped[split]) == y.shape[1]:
+                raise ValueError(f"every task of split '{split}' of '{bundle.name}' has a "
+                                 f'single class: {evaluator.metric} is undefined')
+    log_file = None
+    if log_path is not None:
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+        log_file = open(log_path, 'w', encoding='utf-8')
+    try:
+        runs = [_run_seed(bundle, make_encoder, config, seed, evaluator, log_file)
+                for seed in config.seeds]
+    finally:
+        if log_file is not None:
+            log_file.close()
+    result = FinetuneResult(metric=evaluator.metric, higher_is_better=evaluator.higher_is_better,
+                            runs=runs, config=asdict(config), skipped_tasks=skipped)
+    logger.info('%s %s: test %s (valid %s) over seeds %s', bundle.name, evaluator.metric,
+                result.summary(), result.valid_summary(), list(config.seeds))
+    return result
