@@ -1,4 +1,4 @@
-"""The ``graphpfm`` command line: pretrain, finetune, embed, leakage, list, quickstart.
+"""The ``graphpfm`` command line: pretrain, finetune, probe, embed, leakage, list, quickstart.
 
 Every subcommand accepts ``--config file.yaml``; flags given on the command line override the
 file, which overrides the defaults shown by ``--help``.
@@ -40,10 +40,31 @@ def _objective_options() -> dict[str, dict[str, Any]]:
     return options
 
 
+def _objective_option_types() -> dict[str, type]:
+    """``{option: int or float}`` for options whose default is :obj:`None` but whose annotation
+    names a number (e.g. ``total_steps: int | None = None``)."""
+    import re
+
+    from .objectives import OBJECTIVES
+    types: dict[str, type] = {}
+    for name in OBJECTIVES.names():
+        sig = inspect.signature(OBJECTIVES.get(name).__init__)
+        for p in list(sig.parameters.values())[2:]:
+            if p.default is not None:
+                continue
+            text = p.annotation if isinstance(p.annotation, str) else str(p.annotation)
+            for typ in (int, float):
+                if re.search(rf'\b{typ.__name__}\b', text):
+                    types.setdefault(p.name, typ)
+                    break
+    return types
+
+
 def _add_objective_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         'objective options (only those the chosen objective takes apply; default: the '
         "objective's own, listed per objective)")
+    none_types = _objective_option_types()
     for opt, per_obj in sorted(_objective_options().items()):
         defaults = ', '.join(f'{k}: {v!r}' for k, v in per_obj.items())
         sample = next(iter(per_obj.values()))
@@ -52,7 +73,8 @@ def _add_objective_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=opt, action=argparse.BooleanOptionalAction,
                                default=None, help=f'({defaults})')
         else:
-            typ = type(sample) if isinstance(sample, _PLAIN_TYPES) and sample is not None else str
+            typ = (type(sample) if isinstance(sample, _PLAIN_TYPES) and sample is not None
+                   else none_types.get(opt, str))
             group.add_argument(flag, dest=opt, type=typ, default=None, help=f'({defaults})')
 
 
@@ -162,7 +184,7 @@ class _Unset:
 
 #: encoder flags that fix the architecture (``--dropout`` does not change the parameters)
 _ARCH_FLAGS = {'num_layers': '--num-layers', 'hidden_channels': '--hidden-channels',
-               'jk': '--jk'}
+               'jk': '--jk', 'in_channels': '--in-channels'}
 
 
 def _add_encoder_flags(parser: argparse.ArgumentParser, dropout: float,
@@ -176,11 +198,101 @@ def _add_encoder_flags(parser: argparse.ArgumentParser, dropout: float,
     g.add_argument('--dropout', type=float, default=dropout, help='dropout inside the encoder')
     g.add_argument('--jk', default=d('last'),
                    help="jumping knowledge (gin: last/sum/concat/max; others: last/cat/max)")
+    g.add_argument('--in-channels', type=int, default=d(None),
+                   help='float input width; None: the feature width of a node-level dataset '
+                   '(e.g. 1433 for Cora), OGB atom features for molecules')
 
 
 def _encoder_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {'num_layers': args.num_layers, 'hidden_channels': args.hidden_channels,
-            'dropout': args.dropout, 'jk': args.jk}
+    kwargs = {'num_layers': args.num_layers, 'hidden_channels': args.hidden_channels,
+              'dropout': args.dropout, 'jk': args.jk}
+    in_channels = getattr(args, 'in_channels', None)
+    if in_channels is not None and not isinstance(in_channels, _Unset):
+        kwargs['in_channels'] = int(in_channels)
+    return kwargs
+
+
+def _feature_width(bundle: Any) -> int | None:
+    """The float feature width of a node-level dataset (:obj:`None` for molecules)."""
+    if getattr(bundle, 'level', 'graph') != 'node':
+        return None
+    x = getattr(bundle.dataset, 'x', None)
+    if x is None or not x.is_floating_point() or x.dim() != 2:
+        raise SystemExit(f"error: node dataset '{bundle.name}' has no float node features "
+                         '[num_nodes, F] for a float-input encoder')
+    return int(x.size(1))
+
+
+def _fit_in_channels(name: str, kwargs: dict[str, Any], bundle: Any) -> dict[str, Any]:
+    """Fill ``in_channels`` of encoder ``name`` from a node-level dataset's feature width (or
+    check a given one against it)."""
+    from .nn import ENCODERS
+    width = _feature_width(bundle)
+    if width is None:
+        return kwargs
+    given = kwargs.get('in_channels')
+    if given is not None and int(given) != width:
+        raise SystemExit(f"error: --in-channels {given} does not match the {width} node "
+                         f"features of '{bundle.name}'; drop the flag to use the dataset's width")
+    takes = [n for n in ENCODERS.names()
+             if 'in_channels' in inspect.signature(ENCODERS.get(n).__init__).parameters]
+    if name not in takes:
+        raise SystemExit(f"error: encoder '{name}' has no float input (in_channels), which the "
+                         f"node dataset '{bundle.name}' needs; valid options: {', '.join(takes)}")
+    return {**kwargs, 'in_channels': width}
+
+
+def _check_checkpoint_width(spec: dict[str, Any], bundle: Any, path: Any) -> None:
+    """A checkpoint's encoder must take the dataset's node features."""
+    width = _feature_width(bundle)
+    if width is None:
+        return
+    given = spec['kwargs'].get('in_channels')
+    if given != width:
+        raise SystemExit(f"error: the encoder of {path} takes "
+                         f"{'OGB atom features' if given is None else f'{given} float features'}"
+                         f", but '{bundle.name}' has {width} float node features")
+
+
+def _parse_node_batch_size(value: Any) -> int | None:
+    """``'auto'``/None -> None; ``'full'``/0 -> 0; a positive count -> that count."""
+    if value is None or str(value).strip().lower() == 'auto':
+        return None
+    if str(value).strip().lower() == 'full':
+        return 0
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = -1
+    if n < 0:
+        raise SystemExit(f"error: --node-batch-size must be 'auto', 'full' or a count >= 0 "
+                         f'(0 = full), got {value!r}')
+    return n
+
+
+def _parse_num_neighbors(value: Any) -> list[int] | None:
+    """``'15,10,5'`` or ``[15, 10, 5]`` -> ``[15, 10, 5]`` (``-1``: all); None stays None."""
+    if value is None:
+        return None
+    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
+    try:
+        out = [int(v) for v in items if str(v).strip()]
+    except ValueError:
+        out = []
+    if not out or any(k < -1 for k in out):
+        raise SystemExit(f"error: --num-neighbors must be integers >= -1 separated by commas "
+                         f"(one per hop, -1 = all), e.g. 15,10,5; got {value!r}")
+    return out
+
+
+def _add_node_flags(group: Any, seeds: str) -> None:
+    group.add_argument('--node-batch-size', default='auto',
+                       help=f"node-level datasets: {seeds} per mini-batch with sampled "
+                       "neighbourhoods; 'full': the whole graph in every step; 'auto': full "
+                       'batch unless num_nodes * num_features + num_edges > 25M, else 1024')
+    group.add_argument('--num-neighbors', default=None,
+                       help='node-level mini-batches: neighbours sampled per node at each hop, '
+                       'e.g. 15,10,5 (-1 = all); None: 10 per encoder layer')
 
 
 def _add_common_flags(parser: argparse.ArgumentParser, out: str) -> None:
@@ -229,26 +341,40 @@ def pretrain(args: argparse.Namespace) -> Path:
     chain = _resolve_architecture(args, init)
     kwargs = _objective_kwargs(args, args.objective)
     bundle = _load(args)
+    node_level = bundle.level == 'node'
     exclude = getattr(args, 'exclude', None)
     if exclude:
+        if node_level:
+            raise SystemExit(f"error: --exclude (molecule leakage control) does not apply to "
+                             f"the node-level dataset '{bundle.name}'")
         bundle = _exclude(args, bundle, exclude)
     kwargs = _fill_from_bundle(args.objective, kwargs, bundle)
+    node_batch_size = _parse_node_batch_size(getattr(args, 'node_batch_size', None))
+    num_neighbors = _parse_num_neighbors(getattr(args, 'num_neighbors', None))
     seed_everything(args.seed)
     if init:
-        from .train import load_encoder
+        from .train import load_checkpoint, load_encoder
+        _check_checkpoint_width(load_checkpoint(init)['encoder'], bundle, init)
         encoder = load_encoder(init, dropout=args.dropout)
         log.info('encoder initialised from %s (%s)', init, encoder)
     else:
-        encoder = build_encoder(args.encoder, **_encoder_kwargs(args))
-    objective = build_objective(args.objective, encoder, **kwargs)
-    objective.chain = chain
+        enc_kwargs = _fit_in_channels(args.encoder, _encoder_kwargs(args), bundle)
+        args.in_channels = enc_kwargs.get('in_channels')
+        encoder = build_encoder(args.encoder, **enc_kwargs)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       weight_decay=args.weight_decay, grad_clip=args.grad_clip, seed=args.seed,
                       device=args.device, num_workers=args.num_workers, progress=args.progress,
-                      save_every=args.save_every)
+                      save_every=args.save_every, node_batch_size=node_batch_size,
+                      num_neighbors=num_neighbors)
+    kwargs = _fill_total_steps(args.objective, kwargs, bundle, cfg)
+    objective = build_objective(args.objective, encoder, **kwargs)
+    objective.chain = chain
     run_config = namespace_to_dict(args)
     write_yaml(out / 'config.yaml', run_config)
-    provenance = {'corpus': bundle.name, 'num_graphs': len(bundle.dataset),
+    size = ({'num_nodes': int(bundle.dataset.num_nodes),
+             'num_edges': int(bundle.dataset.num_edges), 'level': 'node'} if node_level
+            else {'num_graphs': len(bundle.dataset)})
+    provenance = {'corpus': bundle.name, **size,
                   **{k: v for k, v in bundle.meta.items()
                      if isinstance(v, (str, int, float, bool)) or v is None}}
     if 'leakage' in bundle.meta:
@@ -256,14 +382,49 @@ def pretrain(args: argparse.Namespace) -> Path:
     trainer = Trainer(objective, cfg, log_path=out / 'train_log.jsonl',
                       checkpoint_path=out / 'checkpoint.pt', provenance=provenance,
                       run_config=run_config)
-    log.info('pretraining %s with %s on %s (%d graphs), %d epochs', args.encoder,
-             args.objective, bundle.name, len(bundle.dataset), args.epochs)
+    what = (f"{size['num_nodes']} nodes, {size['num_edges']} edges" if node_level
+            else f"{size['num_graphs']} graphs")
+    log.info('pretraining %s with %s on %s (%s), %d epochs', args.encoder, args.objective,
+             bundle.name, what, args.epochs)
     history = trainer.fit(bundle.dataset)
     last = history[-1]
-    print(f"pretrained {args.objective} on {bundle.name} ({len(bundle.dataset)} graphs): "
-          f"final loss {last['loss']:.4f}, {last['graphs_per_s']:.0f} graphs/s")
+    unit = 'nodes' if node_level else 'graphs'
+    batching = ''
+    if node_level:
+        batching = (', full batch' if trainer.node_batch_size == 0 else
+                    f', mini-batches of {trainer.node_batch_size} seed nodes')
+    print(f"pretrained {args.objective} on {bundle.name} ({what}{batching}): "
+          f"final loss {last['loss']:.4f}, {last[f'{unit}_per_s']:.0f} {unit}/s")
     print(f'checkpoint: {out / "checkpoint.pt"}\nlog: {out / "train_log.jsonl"}')
     return out / 'checkpoint.pt'
+
+
+def _fill_total_steps(objective: str, kwargs: dict[str, Any], bundle: Any,
+                     cfg: Any) -> dict[str, Any]:
+    """Give objectives with a step schedule (``total_steps``, e.g. BGRL's momentum) the run's
+    number of optimizer steps when the flag is not given."""
+    import math
+
+    from .objectives import OBJECTIVES
+    from .train.trainer import resolve_node_batching
+    parts = objective.split('+')
+    for part in parts:
+        params = inspect.signature(OBJECTIVES.get(part).__init__).parameters
+        if 'total_steps' not in params:
+            continue
+        target = kwargs if len(parts) == 1 else kwargs.setdefault('options', {}).setdefault(
+            part, {})
+        if target.get('total_steps') is not None:
+            continue
+        if bundle.level == 'node':
+            size = resolve_node_batching(bundle.dataset, cfg.node_batch_size)
+            per_epoch = 1 if size == 0 else math.ceil(int(bundle.dataset.num_nodes) / size)
+        else:
+            per_epoch = math.ceil(len(bundle.dataset) / cfg.batch_size)
+        target['total_steps'] = int(cfg.epochs * per_epoch)
+        log.info("objective '%s': total_steps=%d (epochs x steps per epoch)", part,
+                 target['total_steps'])
+    return kwargs
 
 
 def _resolve_architecture(args: argparse.Namespace, init: str | None) -> list[dict[str, Any]]:
@@ -317,7 +478,8 @@ def _pretrain_parser(sub: Any) -> None:
     p = sub.add_parser('pretrain', help='pretrain an encoder with a self-supervised objective',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_data_flags(p, 'embedded', "corpus: 'embedded' (RDKit's 5,000 molecules), 'moses', an "
-                    "OGB molecule dataset name, or a .csv/.smi(.gz) file of SMILES")
+                    "OGB molecule dataset name, a .csv/.smi(.gz) file of SMILES, or a node "
+                    "dataset (e.g. Cora, ogbn-arxiv: node-level pretraining on its graph)")
     p.add_argument('--exclude', default=None,
                    help='leakage control: drop corpus molecules (same InChIKey) that are in the '
                    'valid/test splits of these OGB datasets, e.g. ogbg-molbbbp,ogbg-moltox21')
@@ -342,6 +504,7 @@ def _pretrain_parser(sub: Any) -> None:
     g.add_argument('--grad-clip', type=float, default=None, help='max gradient norm')
     g.add_argument('--save-every', type=int, default=0,
                    help='also checkpoint every N epochs (0: only at the end)')
+    _add_node_flags(g, 'seed nodes')
     _add_common_flags(p, 'runs/pretrain')
     p.set_defaults(func=pretrain)
 
@@ -355,7 +518,10 @@ def _finetune_config(args: argparse.Namespace):
                           weight_decay=args.weight_decay, dropout=args.head_dropout,
                           pool=args.pool, seeds=_parse_seeds(args.seeds),
                           device=str(resolve_device(args.device)), num_workers=args.num_workers,
-                          progress=args.progress)
+                          progress=args.progress,
+                          node_batch_size=_parse_node_batch_size(
+                              getattr(args, 'node_batch_size', None)),
+                          num_neighbors=_parse_num_neighbors(getattr(args, 'num_neighbors', None)))
 
 
 def run_finetune(args: argparse.Namespace, bundle: Any = None) -> dict[str, Any]:
@@ -374,6 +540,7 @@ def run_finetune(args: argparse.Namespace, bundle: Any = None) -> dict[str, Any]
     if args.checkpoint:
         ckpt = load_checkpoint(args.checkpoint)
         spec = ckpt['encoder']
+        _check_checkpoint_width(spec, bundle, args.checkpoint)
         makers['pretrained'] = lambda seed: load_encoder(args.checkpoint, dropout=args.dropout)
         if args.compare_scratch:
             makers['scratch'] = lambda seed: build_encoder(
@@ -381,7 +548,7 @@ def run_finetune(args: argparse.Namespace, bundle: Any = None) -> dict[str, Any]
     else:
         if args.compare_scratch:
             raise SystemExit('error: --compare-scratch needs --checkpoint')
-        kwargs = _encoder_kwargs(args)
+        kwargs = _fit_in_channels(args.encoder, _encoder_kwargs(args), bundle)
         makers['scratch'] = lambda seed: build_encoder(args.encoder, **kwargs)
     results = {}
     for name, make in makers.items():
@@ -406,8 +573,8 @@ def _finetune_parser(sub: Any) -> None:
     from .nn.heads import POOLS
     p = sub.add_parser('finetune', help='fine-tune or linearly probe on a labelled dataset',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    _add_data_flags(p, 'ogbg-molbbbp', 'labelled dataset (an OGB molecule dataset name or '
-                    "'embedded-tpsa')")
+    _add_data_flags(p, 'ogbg-molbbbp', 'labelled dataset (an OGB molecule dataset name, '
+                    "'embedded-tpsa', or a node dataset such as Cora or ogbn-arxiv)")
     p.add_argument('--checkpoint', default=None,
                    help='pretrained checkpoint (omit to train from scratch only)')
     p.add_argument('--compare-scratch', action='store_true',
@@ -418,7 +585,8 @@ def _finetune_parser(sub: Any) -> None:
     g.add_argument('--mode', default='full', choices=MODES,
                    help='full: train encoder and head; linear: frozen encoder')
     g.add_argument('--epochs', type=int, default=100, help='epochs per seed')
-    g.add_argument('--batch-size', type=int, default=32, help='graphs per step')
+    g.add_argument('--batch-size', type=int, default=32,
+                   help='graphs per step (graph-level datasets)')
     g.add_argument('--lr', type=float, default=1e-3, help='head learning rate')
     g.add_argument('--encoder-lr', type=float, default=None,
                    help='encoder learning rate (default: --lr)')
@@ -427,8 +595,111 @@ def _finetune_parser(sub: Any) -> None:
                    help='dropout on the pooled embedding')
     g.add_argument('--pool', default='mean', choices=POOLS, help='graph readout')
     g.add_argument('--seeds', default='3', help="number of seeds, or a list like '0,1,2'")
+    _add_node_flags(g, 'training nodes')
     _add_common_flags(p, 'runs/finetune')
     p.set_defaults(func=run_finetune)
+
+
+# ----------------------------------------------------------------------------- probe
+def _parse_cs(value: Any) -> tuple[float, ...]:
+    """``'1e-3,1,1e3'`` or a list -> positive floats."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
+    try:
+        out = tuple(float(v) for v in items if str(v).strip())
+    except ValueError:
+        out = ()
+    if not out or any(not c > 0 for c in out):
+        raise SystemExit(f'error: --cs must be positive numbers separated by commas, e.g. '
+                         f'0.01,1,100; got {value!r}')
+    return out
+
+
+def run_probe(args: argparse.Namespace, bundle: Any = None) -> dict[str, Any]:
+    """Linear probe of a pretrained (and/or randomly initialised) encoder; prints and writes
+    the results table."""
+    from .eval import ProbeConfig, format_table, probe
+    from .nn import build_encoder
+    from .train import load_checkpoint, load_encoder
+    from .utils import resolve_device
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = bundle if bundle is not None else _load(args)
+    if not bundle.labelled or bundle.split_idx is None:
+        raise SystemExit(f"error: dataset '{bundle.name}' has no labels and split to probe on")
+    config = ProbeConfig(seeds=_parse_seeds(args.seeds), Cs=_parse_cs(args.cs),
+                         standardize=args.standardize, max_iter=args.max_iter,
+                         batch_size=args.batch_size, pool=args.pool,
+                         device=str(resolve_device(args.device)), progress=args.progress)
+    makers = {}
+    if args.checkpoint:
+        spec = load_checkpoint(args.checkpoint)['encoder']
+        _check_checkpoint_width(spec, bundle, args.checkpoint)
+        makers['pretrained'] = lambda seed: load_encoder(args.checkpoint)
+        if args.compare_random:
+            makers['random'] = lambda seed: build_encoder(spec['name'], **spec['kwargs'])
+    else:
+        if args.compare_random:
+            raise SystemExit('error: --compare-random needs --checkpoint (without one, the '
+                             'randomly initialised encoder of the encoder flags is probed)')
+        kwargs = _fit_in_channels(args.encoder, _encoder_kwargs(args), bundle)
+        makers['random'] = lambda seed: build_encoder(args.encoder, **kwargs)
+    results = {}
+    for name, make in makers.items():
+        log.info('linear probe of the %s encoder on %s (%d seeds)', name, bundle.name,
+                 len(config.seeds))
+        results[name] = probe(bundle, make, config=config)
+    table = format_table(results)
+    (out / 'results.md').write_text(table + '\n')
+    payload = {'dataset': bundle.name, 'checkpoint': args.checkpoint,
+               'results': {k: r.to_dict() for k, r in results.items()}}
+    (out / 'results.json').write_text(json.dumps(payload, indent=1))
+    chosen = '; '.join(f"{k}: {', '.join(f'{c:g}' for c in r.best_Cs)}"
+                       for k, r in results.items())
+    print(f'{bundle.name}: linear probe, test {results[next(iter(results))].metric} at the C '
+          f'chosen on validation, mean ± std over seeds {list(config.seeds)} (chosen C per '
+          f'seed: {chosen})')
+    print(table)
+    print(f'results: {out / "results.json"}')
+    return payload
+
+
+def _probe_parser(sub: Any) -> None:
+    from .eval.probe import DEFAULT_CS
+    from .nn.heads import POOLS
+    p = sub.add_parser('probe', help='linear probe of frozen encoder embeddings (C chosen on '
+                       'validation)', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_flags(p, 'Cora', 'labelled dataset: a node dataset (Cora, ogbn-arxiv, ...) or an '
+                    'OGB molecule dataset (mean-pooled graph embeddings)')
+    p.add_argument('--checkpoint', default=None,
+                   help='pretrained checkpoint (omit to probe a randomly initialised encoder '
+                   'built from the encoder flags)')
+    p.add_argument('--compare-random', action='store_true',
+                   help='also probe a randomly initialised encoder of the checkpoint\'s '
+                   'architecture, the same way and with the same seeds')
+    _add_encoder_flags(p, dropout=0.0)
+    g = p.add_argument_group('probe')
+    g.add_argument('--seeds', default='3', help="number of seeds, or a list like '0,1,2'")
+    g.add_argument('--cs', default=','.join(f'{c:g}' for c in DEFAULT_CS),
+                   help='inverse regularisation strengths of the logistic regression; the '
+                   'best on validation is used (ties: the smaller C)')
+    g.add_argument('--no-standardize', dest='standardize', action='store_false',
+                   help='do not standardise embeddings with training-split statistics')
+    g.add_argument('--max-iter', type=int, default=1000, help='lbfgs iterations')
+    g.add_argument('--batch-size', type=int, default=None,
+                   help='node datasets: target nodes per inference mini-batch with all '
+                   'neighbours (None: the whole graph at once); molecule datasets: graphs per '
+                   'batch (None: 256)')
+    g.add_argument('--pool', default='mean', choices=POOLS,
+                   help='graph readout (molecule datasets)')
+    p.add_argument('--config', default=None,
+                   help='YAML file of option values (flags override it)')
+    p.add_argument('--device', default='auto', help="'cpu', 'cuda', 'cuda:N' or 'auto'")
+    p.add_argument('--out', default='runs/probe', help='output directory')
+    p.add_argument('--no-progress', dest='progress', action='store_false',
+                   help='hide progress bars')
+    p.add_argument('-v', '--verbose', action='store_true', help='debug logging')
+    p.set_defaults(func=run_probe)
 
 
 # ----------------------------------------------------------------------------- embed
@@ -448,6 +719,8 @@ def embed(args: argparse.Namespace) -> Path:
     device = resolve_device(args.device)
     encoder = load_encoder(args.checkpoint, map_location=device).eval()
     bundle = _load(args, args.input)
+    if bundle.level == 'node':
+        return _embed_nodes(args, bundle, encoder, device, output)
     store = bundle.dataset
     num_inputs = int(getattr(store, 'meta', {}).get('count', len(store)))
     source = getattr(store, 'source_index', None)
@@ -481,13 +754,38 @@ def embed(args: argparse.Namespace) -> Path:
     return output
 
 
+def _embed_nodes(args: argparse.Namespace, bundle: Any, encoder: Any, device: Any,
+                 output: Path) -> Path:
+    """One embedding per node of a node-level dataset (node order)."""
+    import numpy as np
+
+    from .eval import embed_nodes
+    from .train.trainer import resolve_node_batching
+    from .train import load_checkpoint
+    _check_checkpoint_width(load_checkpoint(args.checkpoint)['encoder'], bundle, args.checkpoint)
+    batch_size = resolve_node_batching(bundle.dataset, None)
+    emb = embed_nodes(encoder, bundle.dataset, device, batch_size,
+                      progress=args.progress).numpy()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix == '.npy':
+        np.save(output, emb)
+    else:
+        import pandas as pd
+        df = pd.DataFrame(emb, columns=[f'e{i}' for i in range(emb.shape[1])])
+        df.insert(0, 'node', np.arange(emb.shape[0]))
+        df.to_csv(output, index=False)
+    print(f'{emb.shape[0]} nodes of {bundle.name} -> {output} ({emb.shape[1]} dims)')
+    return output
+
+
 def _embed_parser(sub: Any) -> None:
     from .nn.heads import POOLS
     p = sub.add_parser('embed', help='embed molecules with a pretrained encoder',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--checkpoint', required=True, help='pretrained checkpoint')
     p.add_argument('--input', required=True,
-                   help='a .csv/.smi(.gz) SMILES file or a dataset name')
+                   help='a .csv/.smi(.gz) SMILES file or a dataset name (a node dataset such '
+                   'as Cora gives one row per node)')
     p.add_argument('--output', required=True, help='.npy or .csv file')
     p.add_argument('--pool', default='mean', choices=POOLS, help='graph readout')
     p.add_argument('--batch-size', type=int, default=256, help='graphs per batch')
@@ -592,7 +890,8 @@ def quickstart(args: argparse.Namespace) -> dict[str, Any]:
         batch_size=256, lr=1e-3, weight_decay=0.0, grad_clip=None, save_every=0,
         seed=args.seed, device=args.device, num_workers=0, out=str(out / 'pretrain'),
         progress=args.progress, config=None, verbose=args.verbose, init=None, exclude=None,
-        exclude_splits='valid,test', objective_weights=None)
+        exclude_splits='valid,test', objective_weights=None, in_channels=None,
+        node_batch_size='auto', num_neighbors=None)
     for opt in _objective_options():
         setattr(pre, opt, None)
     ckpt = pretrain(pre)
@@ -603,7 +902,8 @@ def quickstart(args: argparse.Namespace) -> dict[str, Any]:
         num_layers=args.num_layers, hidden_channels=args.hidden_channels, dropout=0.5,
         jk='last', mode='full', epochs=args.finetune_epochs, batch_size=32, lr=1e-3,
         encoder_lr=None, weight_decay=0.0, head_dropout=0.0, pool='mean', seeds=args.seeds,
-        device=args.device, num_workers=0, out=str(out / 'finetune'), progress=args.progress)
+        device=args.device, num_workers=0, out=str(out / 'finetune'), progress=args.progress,
+        in_channels=None, node_batch_size='auto', num_neighbors=None)
     payload = run_finetune(fin)
     t2 = time.perf_counter()
     print(f'quickstart done in {t2 - t0:.0f} s (pretraining {t1 - t0:.0f} s, fine-tuning '
@@ -632,8 +932,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog='graphpfm', description='Pretrain graph neural networks and transfer them.')
     parser.add_argument('--version', action='version', version=f'graphpfm {__version__}')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for add in (_pretrain_parser, _finetune_parser, _embed_parser, _leakage_parser,
-                _list_parser, _quickstart_parser):
+    for add in (_pretrain_parser, _finetune_parser, _probe_parser, _embed_parser,
+                _leakage_parser, _list_parser, _quickstart_parser):
         add(sub)
     return parser
 

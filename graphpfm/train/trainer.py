@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..data.loader import GraphLoader
 from ..data.neighbor_loader import NeighborLoader
-from ..objectives.base import Objective
+from ..objectives.base import Objective, seed_count
 from ..utils import resolve_device, seed_everything
 from .checkpoint import save_checkpoint
 
@@ -246,10 +246,8 @@ class Trainer:
             optimizer.step()
             if callable(hook):
                 hook()
-            if node_level:  # seed nodes of a mini-batch; every node of the full graph
-                n = int(getattr(batch, 'batch_size', None) or batch.num_nodes)
-            else:
-                n = batch.num_graphs
+            # seed nodes of a mini-batch, every node of the full graph; or graphs
+            n = seed_count(batch) if node_level else batch.num_graphs
             total += n
             total_loss += float(out.loss.detach()) * n
             for k, v in out.logs.items():
