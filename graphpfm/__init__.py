@@ -9,13 +9,25 @@ The public API in one place::
     graphpfm.Trainer(objective, graphpfm.TrainConfig(epochs=10),
                      checkpoint_path='ckpt.pt').fit(corpus.dataset)
     encoder = graphpfm.load_encoder('ckpt.pt')
+
+Node-level datasets (one graph) go through the same calls: ``Trainer.fit`` pretrains on the
+graph's nodes (full batch or :class:`NeighborLoader` mini-batches), and ``probe`` /
+``finetune`` transfer to node labels::
+
+    cora = graphpfm.load_dataset('Cora')
+    encoder = graphpfm.build_encoder('gcn', num_layers=2, hidden_channels=256,
+                                     in_channels=cora.dataset.num_features)
+    graphpfm.Trainer(graphpfm.build_objective('graphmae', encoder)).fit(cora.dataset)
+    print(graphpfm.probe(cora, lambda seed: encoder, seeds=[0, 1, 2]))
 """
 __version__ = '0.1.0'
 
-from .data import GraphLoader, GraphStore  # noqa: E402
+from .data import GraphLoader, GraphStore, NeighborLoader  # noqa: E402
 from .datasets import (DATASETS, DatasetBundle, DatasetNotFoundError,  # noqa: E402
                        available_datasets, from_smiles, load_dataset)
-from .eval import FinetuneConfig, FinetuneResult, compare, finetune, format_table  # noqa: E402
+from .eval import (FinetuneConfig, FinetuneResult, LinearProbeResult,  # noqa: E402
+                   NodeEvaluator, NodePredictor, ProbeConfig, ProbeResult, compare,
+                   embed_graphs, embed_nodes, finetune, format_table, linear_probe, probe)
 from .nn import ENCODERS, Encoder, build_encoder  # noqa: E402
 from .nn.heads import GraphPredictor  # noqa: E402
 from .objectives import OBJECTIVES, Objective, ObjectiveOutput, build_objective  # noqa: E402
@@ -23,9 +35,11 @@ from .train import (TrainConfig, Trainer, load_checkpoint, load_encoder,  # noqa
                     save_checkpoint)
 
 __all__ = [
-    '__version__', 'GraphStore', 'GraphLoader', 'DATASETS', 'DatasetBundle',
+    '__version__', 'GraphStore', 'GraphLoader', 'NeighborLoader', 'DATASETS', 'DatasetBundle',
     'DatasetNotFoundError', 'available_datasets', 'from_smiles', 'load_dataset',
-    'FinetuneConfig', 'FinetuneResult', 'compare', 'finetune', 'format_table', 'ENCODERS',
+    'FinetuneConfig', 'FinetuneResult', 'compare', 'finetune', 'format_table', 'probe',
+    'ProbeConfig', 'ProbeResult', 'linear_probe', 'LinearProbeResult', 'embed_nodes',
+    'embed_graphs', 'NodeEvaluator', 'NodePredictor', 'ENCODERS',
     'Encoder', 'build_encoder', 'GraphPredictor', 'OBJECTIVES', 'Objective', 'ObjectiveOutput',
     'build_objective', 'Trainer', 'TrainConfig', 'load_checkpoint', 'load_encoder',
     'save_checkpoint',

@@ -760,8 +760,8 @@ def _embed_nodes(args: argparse.Namespace, bundle: Any, encoder: Any, device: An
     import numpy as np
 
     from .eval import embed_nodes
-    from .train.trainer import resolve_node_batching
     from .train import load_checkpoint
+    from .train.trainer import resolve_node_batching
     _check_checkpoint_width(load_checkpoint(args.checkpoint)['encoder'], bundle, args.checkpoint)
     batch_size = resolve_node_batching(bundle.dataset, None)
     emb = embed_nodes(encoder, bundle.dataset, device, batch_size,

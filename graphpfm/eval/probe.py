@@ -39,7 +39,8 @@ def _encode(encoder: torch.nn.Module, data: Any) -> Tensor:
 @torch.no_grad()
 def embed_nodes(encoder: torch.nn.Module, data: Data, device: str | torch.device | None = None,
                 batch_size: int | None = None, *, nodes: Tensor | None = None,
-                num_hops: int | None = None, progress: bool = False) -> Tensor:
+                num_hops: int | None = None, num_neighbors: Sequence[int] | None = None,
+                progress: bool = False) -> Tensor:
     r"""Embeddings of the nodes of one graph by a frozen encoder (in eval mode; its mode is
     restored afterwards).
 
@@ -49,7 +50,10 @@ def embed_nodes(encoder: torch.nn.Module, data: Data, device: str | torch.device
     embeddings as the full graph, up to float rounding, for any encoder of at most
     ``num_hops - 1`` layers: the extra hop gives every node whose features reach the targets
     its full in-degree, which GCN's symmetric normalisation needs (GraphSAGE and GAT would be
-    exact with ``num_hops`` equal to the number of layers).
+    exact with ``num_hops`` equal to the number of layers). On graphs too large for that
+    (all neighbours within ``num_hops`` hops of a batch can approach the whole graph), pass
+    :obj:`num_neighbors` to embed from *sampled* neighbourhoods instead (approximate, as
+    GraphSAGE's inference; the sample is fixed by a generator seeded with 0).
 
     Args:
         encoder (torch.nn.Module): the encoder; called as
@@ -61,8 +65,10 @@ def embed_nodes(encoder: torch.nn.Module, data: Data, device: str | torch.device
             full graph at once. (default: :obj:`None`)
         nodes (Tensor, optional): embed only these nodes (ids or a mask); the rows follow
             their order. (default: :obj:`None`, all nodes)
-        num_hops (int, optional): hops of the mini-batches. (default: the encoder's
+        num_hops (int, optional): hops of the exact mini-batches. (default: the encoder's
             ``num_layers + 1``)
+        num_neighbors (list of int, optional): sample this many neighbours per hop instead
+            (needs :obj:`batch_size`). (default: :obj:`None`, all neighbours)
         progress (bool): progress bar over mini-batches. (default: :obj:`False`)
 
     Returns:
@@ -75,13 +81,17 @@ def embed_nodes(encoder: torch.nn.Module, data: Data, device: str | torch.device
         if nodes is not None:
             nodes = torch.as_tensor(nodes)
             nodes = nodes.nonzero().view(-1) if nodes.dtype == torch.bool else nodes.long()
+        if num_neighbors is not None and not batch_size:
+            raise ValueError('num_neighbors (sampled inference) needs a batch_size')
         if not batch_size:
             import copy
             h = _encode(encoder, copy.copy(data).to(device)).float().cpu()
             return h if nodes is None else h[nodes]
-        hops = num_hops if num_hops is not None else encoder_num_layers(encoder) + 1
-        loader = NeighborLoader(data, [-1] * hops, batch_size=batch_size, input_nodes=nodes,
-                                shuffle=False)
+        if num_neighbors is None:
+            hops = num_hops if num_hops is not None else encoder_num_layers(encoder) + 1
+            num_neighbors = [-1] * hops
+        loader = NeighborLoader(data, num_neighbors, batch_size=batch_size, input_nodes=nodes,
+                                shuffle=False, generator=torch.Generator().manual_seed(0))
         chunks = []
         from tqdm.auto import tqdm
         for batch in tqdm(loader, desc='embed', disable=not progress, leave=False):
@@ -322,6 +332,9 @@ class ProbeConfig:
         batch_size (int, optional): node datasets: target nodes per inference mini-batch
             (all neighbours); :obj:`None` or ``0`` embeds the whole graph at once. Graph
             datasets: graphs per batch (:obj:`None`: 256). (default: :obj:`None`)
+        num_neighbors (list of int, optional): node datasets with :obj:`batch_size`: embed
+            from this many sampled neighbours per hop (approximate, for graphs where all
+            neighbours are too many) instead of all of them. (default: :obj:`None`)
         pool (str): graph datasets: readout of node embeddings. (default: :obj:`'mean'`)
         device (str): where the encoder runs (``'auto'``: CUDA if available).
             (default: :obj:`'auto'`)
@@ -333,6 +346,7 @@ class ProbeConfig:
     standardize: bool = True
     max_iter: int = 1000
     batch_size: int | None = None
+    num_neighbors: Sequence[int] | None = None
     pool: str = 'mean'
     device: str = 'auto'
     progress: bool = False
@@ -346,6 +360,10 @@ class ProbeConfig:
             raise ValueError(f'Cs must be positive numbers, got {list(self.Cs)}')
         if self.max_iter < 1:
             raise ValueError(f'max_iter must be >= 1, got {self.max_iter}')
+        if self.num_neighbors is not None:
+            self.num_neighbors = [int(k) for k in self.num_neighbors]
+            if not self.batch_size:
+                raise ValueError('num_neighbors (sampled inference) needs a batch_size')
 
 
 class ProbeResult(FinetuneResult):
@@ -417,20 +435,32 @@ def probe(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     if config.progress:
         from tqdm.auto import tqdm
         seed_iter = tqdm(config.seeds, desc=f'probe {bundle.name}', leave=False)
+    split_idx = bundle.split_idx
+    if node_level and config.batch_size:
+        parts = [bundle.split_idx[s].long() for s in ('train', 'valid', 'test')]
+        nodes = torch.cat(parts)
+        bounds = np.cumsum([0] + [p.numel() for p in parts])
+        split_idx = {s: torch.arange(int(bounds[i]), int(bounds[i + 1]))
+                     for i, s in enumerate(('train', 'valid', 'test'))}
     runs = []
     for seed in seed_iter:
         seed_everything(seed)
         encoder = make_encoder(seed)
-        if node_level:
+        if node_level and config.batch_size:  # mini-batches: embed the split nodes only
             data = bundle.dataset
-            emb = embed_nodes(encoder, data, config.device, config.batch_size)
+            emb = embed_nodes(encoder, data, config.device, config.batch_size, nodes=nodes,
+                              num_neighbors=config.num_neighbors)
+            y = data.y[nodes]
+        elif node_level:
+            data = bundle.dataset
+            emb = embed_nodes(encoder, data, config.device)
             y = data.y
         else:
             emb, y = embed_graphs(encoder, bundle.dataset, config.device,
                                   config.batch_size or 256, config.pool)
             if y is None:
                 raise ValueError(f"dataset '{bundle.name}' has graphs without labels")
-        res = linear_probe(emb, y, bundle.split_idx, Cs=config.Cs, seed=seed,
+        res = linear_probe(emb, y, split_idx, Cs=config.Cs, seed=seed,
                            task_type=task_type, evaluator=evaluator,
                            standardize=config.standardize, max_iter=config.max_iter)
         if not all(r['converged'] for r in res.scores):

@@ -186,3 +186,28 @@ def test_probe_rejects_unlabelled(node_kit):
     bundle.split_idx = None
     with pytest.raises(ValueError, match='unlabelled'):
         probe(bundle, node_kit.make_gcn, seeds=(0,))
+
+
+def test_sampled_inference_is_deterministic_and_full_when_k_covers_degrees(node_kit):
+    data = node_kit.make_node_bundle(n=60).dataset
+    torch.manual_seed(0)
+    enc = build_encoder('sage', num_layers=2, hidden_channels=8, in_channels=8)
+    a = embed_nodes(enc, data, 'cpu', batch_size=16, num_neighbors=[3, 3])
+    b = embed_nodes(enc, data, 'cpu', batch_size=16, num_neighbors=[3, 3])
+    assert torch.equal(a, b)
+    big = embed_nodes(enc, data, 'cpu', batch_size=16, num_neighbors=[1000, 1000])
+    assert torch.allclose(big, embed_nodes(enc, data, 'cpu'), atol=1e-5)  # SAGE: L hops exact
+    with pytest.raises(ValueError, match='batch_size'):
+        embed_nodes(enc, data, 'cpu', num_neighbors=[3, 3])
+    with pytest.raises(ValueError, match='batch_size'):
+        ProbeConfig(num_neighbors=[3])
+
+
+def test_probe_mini_batch_inference_matches_full_batch(node_kit):
+    bundle = node_kit.make_node_bundle(n=90, signal=1.0)
+    cfg = dict(Cs=(0.1, 1.0), device='cpu', seeds=(0, 1))
+    full = probe(bundle, node_kit.make_gcn, config=ProbeConfig(**cfg))
+    mini = probe(bundle, node_kit.make_gcn, config=ProbeConfig(batch_size=16, **cfg))
+    for a, b in zip(full.runs, mini.runs, strict=True):
+        assert a['best_C'] == b['best_C']
+        assert a['test_at_best_valid'] == pytest.approx(b['test_at_best_valid'], abs=0.02)

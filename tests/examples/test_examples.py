@@ -71,3 +71,24 @@ def test_pretrain_graphcl_example(objective, tmp_path):
                '--out', str(tmp_path / 'pre'), cwd=tmp_path)
     assert 'epoch   2' in out and 'positive cosine' in out
     assert (tmp_path / 'pre' / 'checkpoint.pt').is_file()
+
+
+@pytest.mark.parametrize('objective', ['grace', 'graphmae'])
+def test_node_pretrain_probe_cora_example(objective, tmp_path, data_root):
+    out = _run('node_pretrain_probe_cora.py', '--objective', objective, '--root', str(data_root),
+               '--hidden-channels', '16', '--epochs', '2', '--seeds', '2', '--device', 'cpu',
+               '--out', str(tmp_path / 'run'), cwd=tmp_path)
+    assert 'epoch   2' in out and 'nodes/s' in out
+    assert f'{objective} (pretrained)' in out and 'random encoder' in out
+    assert (tmp_path / 'run' / 'checkpoint.pt').is_file()
+
+
+@pytest.mark.parametrize('extra', [[], ['--sampled-inference', '--objective', 'bgrl']])
+def test_node_minibatch_large_graph_example(extra, tmp_path):
+    out = _run('node_minibatch_large_graph.py', '--num-nodes', '1500', '--num-features', '16',
+               '--hidden-channels', '16', '--node-batch-size', '256', '--num-neighbors', '5,5',
+               '--probe-nodes', '600', '--train-fraction', '0.2', '--seeds', '1',
+               '--device', 'cpu', '--out', str(tmp_path / 'run'), *extra, cwd=tmp_path)
+    assert 'stochastic block model: 1500 nodes' in out and 'epoch   1' in out
+    assert 'random encoder' in out and '(pretrained)' in out
+    assert ('sampled inference' in out) == bool(extra)
