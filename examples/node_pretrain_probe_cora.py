@@ -1,7 +1,7 @@
 """Node-level pretraining on Cora, then a linear probe against a random encoder.
 
     python examples/node_pretrain_probe_cora.py --objective grace --epochs 200
-    python examples/node_pretrain_probe_cora.py --objective graphmae --epochs 300 --root ../shared/data
+    python examples/node_pretrain_probe_cora.py --objective graphmae --root ../shared/data
 
 The encoder (a GCN on Cora's 1,433 bag-of-words features) is pretrained on the whole citation
 graph with a self-supervised node objective: GRACE (two corrupted views, node-level InfoNCE),

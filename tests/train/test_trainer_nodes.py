@@ -137,3 +137,20 @@ def test_config_validation():
     with pytest.raises(ValueError, match='num_neighbors'):
         TrainConfig(num_neighbors=[5, -3])
     assert TrainConfig(num_neighbors=(5, 4)).num_neighbors == [5, 4]
+
+
+@pytest.mark.parametrize('name', ['grace', 'bgrl', 'dgi'])
+@pytest.mark.parametrize('node_batch_size', [0, 16])
+def test_node_objectives_train_in_both_modes(name, node_batch_size, tmp_path):
+    data = _graph()
+    torch.manual_seed(0)
+    enc = build_encoder('gcn', num_layers=2, hidden_channels=16, in_channels=6)
+    obj = build_objective(name, enc)
+    trainer = Trainer(obj, TrainConfig(epochs=2, lr=1e-2, device='cpu', progress=False,
+                                       node_batch_size=node_batch_size, num_neighbors=[4, 4]),
+                      checkpoint_path=tmp_path / 'ckpt.pt')
+    hist = trainer.fit(data)
+    assert all(r['nodes'] == 50 and torch.isfinite(torch.tensor(r['loss'])) for r in hist)
+    if name == 'bgrl':  # the trainer drove the moving-average hook once per step
+        assert int(obj.num_steps) == 2 * (1 if node_batch_size == 0 else 4)
+    assert load_encoder(tmp_path / 'ckpt.pt').kwargs['in_channels'] == 6
