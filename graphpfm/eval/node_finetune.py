@@ -95,11 +95,14 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     batch_size = resolve_node_batching(data, config.node_batch_size)
     generator = torch.Generator().manual_seed(seed)
     num_neighbors = config.num_neighbors or [DEFAULT_NUM_NEIGHBORS] * encoder_num_layers(encoder)
-    full = copy.copy(data).to(device) if batch_size == 0 else None
+    # evaluation runs on the whole graph whenever that is small enough, even when training
+    # uses mini-batches (exact and cheaper than one subgraph per batch of valid/test nodes)
+    eval_batch_size = resolve_node_batching(data, None) if batch_size else 0
+    full = copy.copy(data).to(device) if batch_size == 0 or eval_batch_size == 0 else None
     frozen = None
     if linear:  # a frozen encoder in eval mode: its embeddings never change
         model.encoder.eval()
-        frozen = embed_nodes(model.encoder, data, device, batch_size).to(device)
+        frozen = embed_nodes(model.encoder, data, device, eval_batch_size).to(device)
     loader = None
     if not linear and batch_size > 0:
         loader = NeighborLoader(data, num_neighbors, batch_size=batch_size,
@@ -122,7 +125,7 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
                 total += float(loss.detach()) * nodes.numel()
                 count += nodes.numel()
             return total / count
-        if loader is None:
+        if loader is None:  # full batch
             optimizer.zero_grad()
             out = model(full)[idx['train'].to(device)]
             loss = loss_fn(out, targets[idx['train']].to(device))
@@ -150,7 +153,8 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
         elif full is not None:
             h = model.embed(full)[eval_nodes.to(device)]
         else:
-            h = embed_nodes(model.encoder, data, device, batch_size, nodes=eval_nodes).to(device)
+            h = embed_nodes(model.encoder, data, device, eval_batch_size,
+                            nodes=eval_nodes).to(device)
         out = model.predict(h).cpu()
         n_valid = idx['valid'].numel()
         scores = {}
@@ -209,9 +213,10 @@ def finetune_nodes(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     mini-batches of training seed nodes (``config.node_batch_size``, ``config.num_neighbors``);
     after every epoch score valid and test (OGB's node evaluator for ``ogbn-*``). In
     ``'linear'`` mode the frozen encoder embeds the graph once per seed and only the head
-    trains (on mini-batches of embeddings when ``node_batch_size > 0``). Mini-batch evaluation
-    embeds the valid and test nodes with all their neighbours
-    (:func:`~graphpfm.eval.embed_nodes`).
+    trains (on mini-batches of embeddings when ``node_batch_size > 0``). Evaluation runs on the
+    whole graph when it is small enough for the automatic full-batch choice (see
+    :attr:`~graphpfm.train.TrainConfig.node_batch_size`), else on mini-batches of valid and
+    test nodes with all their neighbours (exact, :func:`~graphpfm.eval.embed_nodes`).
 
     Args:
         bundle (DatasetBundle): a labelled node-level bundle (one graph in ``dataset``).

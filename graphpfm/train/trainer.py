@@ -150,6 +150,8 @@ class Trainer:
         self.run_config = run_config or {'train': asdict(self.config)}
         self.device = resolve_device(self.config.device)
         self.history: list[dict[str, Any]] = []
+        #: node-level runs: 0 (full batch) or the seed nodes per mini-batch, set by :meth:`fit`
+        self.node_batch_size: int | None = None
 
     def make_loader(self, dataset: Any) -> GraphLoader:
         gen = torch.Generator().manual_seed(self.config.seed)
@@ -185,7 +187,7 @@ class Trainer:
         self.objective.to(self.device)
         optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
-        self.node_batch_size: int | None = None
+        self.node_batch_size = None
         if node_level:
             self.node_batch_size = resolve_node_batching(dataset, cfg.node_batch_size)
             if self.node_batch_size == 0:

@@ -40,14 +40,27 @@ def test_reports_test_at_best_validation_epoch(node_kit, tmp_path):
 @pytest.mark.parametrize('node_batch_size', [0, 8])
 def test_full_and_mini_batch_learn(node_kit, node_batch_size):
     bundle = node_kit.make_node_bundle(n=120, signal=2.0)
-    cfg = FinetuneConfig(epochs=15, lr=1e-2, seeds=(0, 1), node_batch_size=node_batch_size,
+    cfg = FinetuneConfig(epochs=10, lr=1e-2, seeds=(0, 1), node_batch_size=node_batch_size,
                          num_neighbors=[5, 5])
     res = finetune(bundle, node_kit.make_gcn, cfg)
     assert res.metric == 'acc' and res.seeds == [0, 1]
     assert all(r['node_batch_size'] == node_batch_size for r in res.runs)
     assert res.std == pytest.approx(np.std(res.test_scores, ddof=0))
     assert res.mean > 0.7
-    assert all(len(r['curves']['valid']) == 15 for r in res.runs)
+    assert all(len(r['curves']['valid']) == 10 for r in res.runs)
+
+
+@pytest.mark.parametrize('mode', ['full', 'linear'])
+def test_mini_batch_evaluation_equals_full_graph_evaluation(node_kit, monkeypatch, mode):
+    from graphpfm.train import trainer as trainer_module
+    bundle = node_kit.make_node_bundle(n=60, signal=2.0)
+    cfg = FinetuneConfig(mode=mode, epochs=3, lr=1e-2, seeds=(0,), node_batch_size=8,
+                         num_neighbors=[3, 3])
+    whole = finetune(bundle, node_kit.make_gcn, cfg).runs[0]['curves']
+    monkeypatch.setattr(trainer_module, 'FULL_BATCH_MAX_SIZE', 0)  # a "large" graph
+    batched = finetune(bundle, node_kit.make_gcn, cfg).runs[0]['curves']
+    assert batched['train_loss'] == pytest.approx(whole['train_loss'], abs=1e-5)
+    assert batched['valid'] == pytest.approx(whole['valid'], abs=1e-9)
 
 
 def test_mini_batches_use_training_nodes_only(node_kit, monkeypatch):
