@@ -365,7 +365,7 @@ def pretrain(args: argparse.Namespace) -> Path:
                       weight_decay=args.weight_decay, grad_clip=args.grad_clip, seed=args.seed,
                       device=args.device, num_workers=args.num_workers, progress=args.progress,
                       save_every=args.save_every, node_batch_size=node_batch_size,
-                      num_neighbors=num_neighbors)
+                      num_neighbors=num_neighbors, amp=getattr(args, 'amp', None))
     kwargs = _fill_total_steps(args.objective, kwargs, bundle, cfg)
     objective = build_objective(args.objective, encoder, **kwargs)
     objective.chain = chain
@@ -504,6 +504,9 @@ def _pretrain_parser(sub: Any) -> None:
     g.add_argument('--grad-clip', type=float, default=None, help='max gradient norm')
     g.add_argument('--save-every', type=int, default=0,
                    help='also checkpoint every N epochs (0: only at the end)')
+    g.add_argument('--amp', default=None, choices=['bf16', 'fp16'],
+                   help='mixed-precision forward pass: bf16 (CPU with AMX/AVX512-BF16, or '
+                   'CUDA) or fp16 (CUDA, loss-scaled); unset: float32')
     _add_node_flags(g, 'seed nodes')
     _add_common_flags(p, 'runs/pretrain')
     p.set_defaults(func=pretrain)
