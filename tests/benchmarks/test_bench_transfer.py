@@ -105,6 +105,11 @@ def test_tiny_run_end_to_end_resumes_and_refuses_mixed_protocols(tmp_path, data_
         assert r['best_valid'] == max(r['curves']['valid'])
         assert {'torch', 'graphpfm'} <= set(r['versions']) and r['hardware']['cpu_count']
     assert (out / 'pretrain' / 'attr_masking' / 'checkpoint.pt').is_file()
+    card = json.loads((out / 'pretrain' / 'attr_masking' / 'model_card.json').read_text())
+    assert card['objective']['name'] == 'attr_masking'
+    assert card['corpus']['num_graphs'] == 64 and card['training']['epochs'] == 1
+    assert set(card['overlap_with_downstream']['ogbg-molbace']) == {'train', 'valid', 'test'}
+    assert '| ogbg-molbace |' in (out / 'pretrain' / 'attr_masking' / 'model_card.md').read_text()
     assert '| scratch |' in res.stdout and '| attr_masking |' in res.stdout
     # same flags again: nothing left to do, same records
     again = _run(out, '--root', str(data_root))
@@ -114,3 +119,14 @@ def test_tiny_run_end_to_end_resumes_and_refuses_mixed_protocols(tmp_path, data_
     # another recipe in the same --out is refused
     other = _run(out, '--root', str(data_root), '--finetune-batch-size', '128')
     assert other.returncode != 0 and 'another protocol' in other.stderr
+
+
+def test_corpus_overlap_counts_every_split(transfer, data_root):
+    # the first 12 molecules of BACE as a "corpus": each is in exactly one BACE split
+    import torch
+    from graphpfm.datasets.ogb_graph import find_ogb_dir, read_split
+    got = transfer.corpus_overlap('ogbg-molbace', 12, ['ogbg-molbace'], str(data_root))
+    split = read_split(find_ogb_dir('ogbg-molbace', data_root) / 'split' / 'scaffold')
+    expected = {s: int((idx < 12).sum()) for s, idx in split.items()}
+    assert got['ogbg-molbace'] == expected and sum(expected.values()) == 12
+    assert isinstance(split['train'], torch.Tensor)
