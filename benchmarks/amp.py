@@ -1,0 +1,88 @@
+"""Mixed precision (bf16 autocast) against float32, side by side in one run: milliseconds per
+training step of the same objective on the same batches.
+
+    python -m benchmarks.amp --root ../shared/data
+
+Molecules: attr_masking with the 5 x 300 GIN on the first MOSES molecules, batches of 256 and
+32. Nodes: the node objectives on Cora full-batch with the configurations of
+``benchmarks/node_probe.py``. bf16 is only fast on CPUs with AMX or AVX512-BF16 (and on GPUs);
+elsewhere it is slower than float32.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from graphpfm import build_encoder, build_objective, load_dataset
+from graphpfm.train.checkpoint import package_versions
+from graphpfm.train.trainer import autocast_context
+
+from .node_probe import ARCHITECTURES, METHODS
+
+
+def step_ms(objective, batches, amp: str | None, steps: int) -> float:
+    opt = torch.optim.Adam(objective.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    times = []
+    objective.train()
+    for i in range(steps + 2):
+        b = batches[i % len(batches)]
+        start = time.perf_counter()
+        with autocast_context(torch.device('cpu'), amp):
+            out = objective(b, gen)
+        opt.zero_grad()
+        out.loss.float().backward()
+        opt.step()
+        objective.on_step_end()
+        if i >= 2:  # warm-up steps left out
+            times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--root', default=None)
+    p.add_argument('--steps', type=int, default=8)
+    p.add_argument('--out', default='benchmarks/results/amp.jsonl')
+    args = p.parse_args()
+    cases = []
+    store = load_dataset('moses', root=args.root, limit=2048, progress=False).dataset
+    for bs in (256, 32):
+        batches = [store.collate(range(i, i + bs)) for i in range(0, 4 * bs, bs)]
+        cases.append((f'attr_masking gin 5x300, MOSES batch {bs}', 'attr_masking',
+                      dict(name='gin', num_layers=5, hidden_channels=300), {}, batches))
+    cora = load_dataset('Cora', root=args.root, progress=False).dataset
+    for m, spec in METHODS.items():
+        arch = dict(ARCHITECTURES[spec['arch']])
+        cases.append((f'{m} on Cora ({arch["name"]} {arch["num_layers"]}x'
+                      f'{arch["hidden_channels"]})', m,
+                      {**arch, 'in_channels': cora.num_features}, spec['options'], [cora]))
+    rows = []
+    for label, name, arch, options, batches in cases:
+        arch = dict(arch)
+        enc_name = arch.pop('name')
+        ms = {}
+        for amp in (None, 'bf16'):
+            torch.manual_seed(0)
+            objective = build_objective(name, build_encoder(enc_name, **arch), **options)
+            ms[amp] = step_ms(objective, batches, amp, args.steps)
+        rows.append({'case': label, 'fp32_ms': round(ms[None], 1), 'bf16_ms': round(ms['bf16'], 1),
+                     'speedup': round(ms[None] / ms['bf16'], 2),
+                     'threads': torch.get_num_threads(), 'versions': package_versions()})
+        print(f"{label:48s} fp32 {ms[None]:8.1f} ms  bf16 {ms['bf16']:8.1f} ms  "
+              f"x{ms[None] / ms['bf16']:.2f}", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open('a') as f:
+        for r in rows:
+            f.write(json.dumps(r) + '\n')
+
+
+if __name__ == '__main__':
+    main()
