@@ -260,12 +260,7 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
                                    num_workers=config.num_workers) for s in ('valid', 'test')}
     labels = {s: _split_labels(bundle, s, config.batch_size) for s in ('valid', 'test')}
 
-    curves: dict[str, list] = {'epoch': [], 'train_loss': [], 'valid': [], 'test': []}
-    epochs = range(1, config.epochs + 1)
-    if config.progress:
-        from tqdm.auto import tqdm
-        epochs = tqdm(epochs, desc=f'finetune seed {seed}', leave=False)
-    for epoch in epochs:
+    def train_and_score() -> tuple[float, dict[str, float]]:
         model.train()
         if linear:
             model.encoder.eval()
@@ -285,6 +280,26 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
                                 evaluator.metric)
             scores[split] = float(evaluator.eval({'y_true': labels[split].numpy(),
                                                   'y_pred': pred.numpy()})[evaluator.metric])
+        return train_loss, scores
+
+    return run_epochs(train_and_score, config, seed, evaluator, log_file)
+
+
+def run_epochs(train_and_score: Callable[[], tuple[float, dict[str, float]]],
+               config: Any, seed: int, evaluator: Any, log_file: Any | None,
+               **extra: Any) -> dict[str, Any]:
+    """The fine-tuning epoch loop shared by graph- and node-level fine-tuning: call
+    ``train_and_score()`` (one training epoch, then ``{'valid', 'test'}`` scores) for
+    ``config.epochs`` epochs, record the curves (and a JSON line per epoch in ``log_file``),
+    and return the run at the best validation epoch (ties: the earlier one), with ``extra``
+    entries added."""
+    curves: dict[str, list] = {'epoch': [], 'train_loss': [], 'valid': [], 'test': []}
+    epochs: Any = range(1, config.epochs + 1)
+    if config.progress:
+        from tqdm.auto import tqdm
+        epochs = tqdm(epochs, desc=f'finetune seed {seed}', leave=False)
+    for epoch in epochs:
+        train_loss, scores = train_and_score()
         curves['epoch'].append(epoch)
         curves['train_loss'].append(train_loss)
         curves['valid'].append(scores['valid'])
@@ -302,16 +317,16 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
 
     best = select_best_epoch(curves['valid'], evaluator.higher_is_better)
     run = {'seed': seed, 'best_epoch': curves['epoch'][best], 'best_valid': curves['valid'][best],
-           'test_at_best_valid': curves['test'][best], 'curves': curves}
+           'test_at_best_valid': curves['test'][best], 'curves': curves, **extra}
     logger.info('seed %d: best valid %s %.4f at epoch %d, test %.4f', seed, evaluator.metric,
                 run['best_valid'], run['best_epoch'], run['test_at_best_valid'])
     return run
 
 
-def _check_labelled_split(bundle: Any) -> None:
+def _check_labelled_split(bundle: Any, what: str = 'fine-tuning') -> None:
     """Raise :class:`ValueError` unless ``bundle`` is labelled with non-empty splits."""
     if bundle.split_idx is None or bundle.task_type is None:
-        raise ValueError(f"dataset '{bundle.name}' is unlabelled or has no split; fine-tuning "
+        raise ValueError(f"dataset '{bundle.name}' is unlabelled or has no split; {what} "
                          'needs task_type and split_idx')
     for split in ('train', 'valid', 'test'):
         if split not in bundle.split_idx:

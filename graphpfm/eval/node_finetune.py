@@ -3,7 +3,6 @@ graph, over several seeds: test score at the best validation epoch."""
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from dataclasses import asdict
 from typing import Any, Callable
@@ -15,8 +14,8 @@ from torch_geometric.data import Data
 
 from ..data.neighbor_loader import NeighborLoader
 from ..train.trainer import DEFAULT_NUM_NEIGHBORS, encoder_num_layers, resolve_node_batching
-from .finetune import (FinetuneConfig, FinetuneResult, _finite_or_none, _num_outputs,
-                       _predictions, build_optimizer, select_best_epoch)
+from .finetune import (FinetuneConfig, FinetuneResult, _num_outputs, _predictions,
+                       build_optimizer, run_epochs)
 from .losses import loss_for_task
 from .probe import _labels, embed_nodes
 
@@ -168,36 +167,11 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
                                                   'y_pred': pred})[evaluator.metric])
         return scores
 
-    curves: dict[str, list] = {'epoch': [], 'train_loss': [], 'valid': [], 'test': []}
-    epochs: Any = range(1, config.epochs + 1)
-    if config.progress:
-        from tqdm.auto import tqdm
-        epochs = tqdm(epochs, desc=f'finetune seed {seed}', leave=False)
-    for epoch in epochs:
-        train_loss = train_epoch()
-        scores = evaluate()
-        curves['epoch'].append(epoch)
-        curves['train_loss'].append(train_loss)
-        curves['valid'].append(scores['valid'])
-        curves['test'].append(scores['test'])
-        logger.debug('seed %d epoch %d: train_loss %.4f valid %.4f test %.4f', seed, epoch,
-                     train_loss, scores['valid'], scores['test'])
-        if log_file is not None:
-            log_file.write(json.dumps({
-                'seed': seed, 'epoch': epoch, 'train_loss': _finite_or_none(train_loss),
-                'metric': evaluator.metric, 'valid': _finite_or_none(scores['valid']),
-                'test': _finite_or_none(scores['test'])}) + '\n')
-            log_file.flush()
-        if config.progress:
-            epochs.set_postfix(loss=f'{train_loss:.4f}', valid=f"{scores['valid']:.4f}")
+    def train_and_score() -> tuple[float, dict[str, float]]:
+        return train_epoch(), evaluate()
 
-    best = select_best_epoch(curves['valid'], evaluator.higher_is_better)
-    run = {'seed': seed, 'best_epoch': curves['epoch'][best], 'best_valid': curves['valid'][best],
-           'test_at_best_valid': curves['test'][best], 'curves': curves,
-           'node_batch_size': batch_size}
-    logger.info('seed %d: best valid %s %.4f at epoch %d, test %.4f', seed, evaluator.metric,
-                run['best_valid'], run['best_epoch'], run['test_at_best_valid'])
-    return run
+    return run_epochs(train_and_score, config, seed, evaluator, log_file,
+                      node_batch_size=batch_size)
 
 
 def finetune_nodes(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],

@@ -18,7 +18,7 @@ from ..data.neighbor_loader import NeighborLoader
 from ..train.trainer import encoder_num_layers
 from ..utils import resolve_device, seed_everything
 from .evaluator import Evaluator
-from .finetune import FinetuneResult, select_best_epoch
+from .finetune import FinetuneResult, _check_labelled_split, select_best_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -381,18 +381,6 @@ class ProbeResult(FinetuneResult):
         return [r['best_C'] for r in self.runs]
 
 
-def _check_split(bundle: Any) -> None:
-    if bundle.split_idx is None or bundle.task_type is None:
-        raise ValueError(f"dataset '{bundle.name}' is unlabelled or has no split; a linear "
-                         'probe needs labels and split_idx')
-    for split in ('train', 'valid', 'test'):
-        if split not in bundle.split_idx:
-            raise ValueError(f"dataset '{bundle.name}' lacks split '{split}'; it has "
-                             f"{', '.join(bundle.split_idx)}")
-        if bundle.split_idx[split].numel() == 0:
-            raise ValueError(f"split '{split}' of dataset '{bundle.name}' is empty")
-
-
 def probe(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
           seeds: Sequence[int] | None = None, *, config: ProbeConfig | None = None,
           evaluator: Any | None = None) -> ProbeResult:
@@ -419,7 +407,7 @@ def probe(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     config = ProbeConfig() if config is None else config
     if seeds is not None:
         config = ProbeConfig(**{**asdict(config), 'seeds': tuple(seeds)})
-    _check_split(bundle)
+    _check_labelled_split(bundle, 'a linear probe')
     node_level = bundle.level == 'node'
     if evaluator is None:
         if node_level:
