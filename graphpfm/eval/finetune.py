@@ -83,14 +83,8 @@ class FinetuneConfig:
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
             raise ValueError('seeds must name at least one seed')
-        if self.node_batch_size is not None and self.node_batch_size < 0:
-            raise ValueError(f'node_batch_size must be None (automatic), 0 (full batch) or '
-                             f'positive, got {self.node_batch_size}')
-        if self.num_neighbors is not None:
-            self.num_neighbors = [int(k) for k in self.num_neighbors]
-            if not self.num_neighbors or any(k < -1 for k in self.num_neighbors):
-                raise ValueError(f'num_neighbors must be a non-empty list of ints >= -1, got '
-                                 f'{self.num_neighbors}')
+        from ..train.trainer import check_node_batching
+        self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
 
     @property
     def resolved_encoder_lr(self) -> float:

@@ -104,14 +104,22 @@ class TrainConfig:
             raise ValueError(f'epochs must be >= 1, got {self.epochs}')
         if self.batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {self.batch_size}')
-        if self.node_batch_size is not None and self.node_batch_size < 0:
-            raise ValueError(f'node_batch_size must be None (automatic), 0 (full batch) or '
-                             f'positive, got {self.node_batch_size}')
-        if self.num_neighbors is not None:
-            self.num_neighbors = [int(k) for k in self.num_neighbors]
-            if not self.num_neighbors or any(k < -1 for k in self.num_neighbors):
-                raise ValueError(f'num_neighbors must be a non-empty list of ints >= -1 '
-                                 f'(-1: all neighbours), got {self.num_neighbors}')
+        self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
+
+
+def check_node_batching(node_batch_size: int | None, num_neighbors: Sequence[int] | None
+                        ) -> list[int] | None:
+    """Validate the node mini-batching options; returns ``num_neighbors`` as a list."""
+    if node_batch_size is not None and node_batch_size < 0:
+        raise ValueError(f'node_batch_size must be None (automatic), 0 (full batch) or '
+                         f'positive, got {node_batch_size}')
+    if num_neighbors is None:
+        return None
+    num_neighbors = [int(k) for k in num_neighbors]
+    if not num_neighbors or any(k < -1 for k in num_neighbors):
+        raise ValueError(f'num_neighbors must be a non-empty list of ints >= -1 '
+                         f'(-1: all neighbours), got {num_neighbors}')
+    return num_neighbors
 
 
 def encoder_num_layers(encoder: torch.nn.Module, default: int = 2) -> int:
