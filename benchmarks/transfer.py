@@ -514,6 +514,43 @@ def report(out: Path, partial: bool = False) -> str:
     return '\n'.join(lines)
 
 
+def figure(out: Path, path: Path) -> Path:
+    """Per-dataset bars (one per arm) of the mean test score over seeds with population-std
+    error bars, as a PNG; the same records and the same completeness rule as :func:`report`
+    (missing records are an error)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    report(out)  # raises on missing records
+    proto = json.loads((out / 'protocol.json').read_text())
+    datasets, arms, seeds = (proto['present_datasets'], [SCRATCH, *proto['objectives']],
+                             proto['seeds'])
+    records = read_records(out / 'records.jsonl')
+    scores = {(r['arm'], r['dataset'], r['seed']): r['test_at_best_valid'] for r in records}
+    metric = {r['dataset']: r['metric'] for r in records}
+    width = 0.8 / len(arms)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(datasets) * len(arms) / 4), 4))
+    x = np.arange(len(datasets))
+    for i, arm in enumerate(arms):
+        vals = np.array([[scores[(arm, d, s)] for s in seeds] for d in datasets]) * 100
+        ax.bar(x + (i - (len(arms) - 1) / 2) * width, vals.mean(1), width, yerr=vals.std(1),
+               capsize=2, label=arm)
+    ax.set_xticks(x, [f'{d}\n({metric.get(d, "")})' for d in datasets])
+    ax.set_ylabel('test score at best validation epoch (%)')
+    ax.set_title(f'mean ± std over seeds {seeds}')
+    lo = min(v for v in scores.values()) * 100
+    ax.set_ylim(max(0.0, lo - 10), None)
+    ax.legend(fontsize='small', ncol=min(len(arms), 5), loc='lower center',
+              bbox_to_anchor=(0.5, 1.08))
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -541,11 +578,16 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true', help='show incomplete cells')
+    q.add_argument('--figure', default=None,
+                   help='also write per-dataset bars with error bars to this PNG (needs '
+                   'matplotlib; complete records only)')
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s: %(message)s')
     if args.command == 'run':
         return run_benchmark(args)
     sys.stdout.write(report(Path(args.out), partial=args.partial) + '\n')
+    if args.figure:
+        sys.stdout.write(f'figure: {figure(Path(args.out), Path(args.figure))}\n')
     return 0
 
 

@@ -47,6 +47,18 @@ def test_report_values_match_hand_computation(transfer, tmp_path):
     assert table[3] == '| attr_masking | 65.0 ± 0.0 | 72.0 ± 2.0 | 68.5 |'
 
 
+def test_figure_is_a_png_and_refuses_partial_records(transfer, tmp_path):
+    recs = [('scratch', 'ogbg-molbbbp', 0, 0.60), ('scratch', 'ogbg-molbbbp', 1, 0.70),
+            ('attr_masking', 'ogbg-molbbbp', 0, 0.65), ('attr_masking', 'ogbg-molbbbp', 1, 0.66)]
+    _write_run(tmp_path, recs, datasets=('ogbg-molbbbp',))
+    png = transfer.figure(tmp_path, tmp_path / 'fig.png')
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and png.stat().st_size > 5000
+    _write_run(tmp_path, recs[:3], datasets=('ogbg-molbbbp',))
+    with pytest.raises(SystemExit, match='records missing'):
+        transfer.figure(tmp_path, tmp_path / 'fig2.png')
+    assert not (tmp_path / 'fig2.png').exists()
+
+
 def test_report_fails_loudly_on_a_missing_seed(transfer, tmp_path):
     recs = [('scratch', 'ogbg-molbbbp', 0, 0.6), ('scratch', 'ogbg-molbbbp', 1, 0.7),
             ('attr_masking', 'ogbg-molbbbp', 0, 0.65)]
