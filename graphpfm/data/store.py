@@ -222,8 +222,14 @@ class GraphStore(torch.utils.data.Dataset):
         atomic_write_bytes(path, lambda tmp: torch.save(self.state_dict(), tmp))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> 'GraphStore':
-        return cls.from_state_dict(torch.load(path, weights_only=True, map_location='cpu'))
+    def load(cls, path: str | os.PathLike, mmap: bool = True) -> 'GraphStore':
+        """Load a store written by :meth:`save` (``weights_only=True``). With ``mmap`` (the
+        default) the tensors are memory-mapped from the file (``torch.load(mmap=True)``):
+        pages are read when a batch touches them and shared between processes (loader
+        workers, ranks), so a large corpus does not need its size in private memory. The
+        mapping is private: writes (there should be none) never reach the file."""
+        return cls.from_state_dict(torch.load(path, weights_only=True, map_location='cpu',
+                                              mmap=mmap))
 
     def nbytes(self) -> int:
         """Bytes held by the store's tensors."""

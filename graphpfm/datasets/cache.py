@@ -39,13 +39,14 @@ def save_cached(path: Path, store: GraphStore, **tensors: Any) -> None:
     atomic_write_bytes(path, lambda tmp: torch.save(state, tmp))
 
 
-def load_cached(path: Path) -> tuple[GraphStore, dict[str, Any]] | None:
-    """Load a cache written by :func:`save_cached` (``weights_only=True``); :obj:`None` if the
-    file is absent or unreadable (it is then rebuilt)."""
+def load_cached(path: Path, mmap: bool = True) -> tuple[GraphStore, dict[str, Any]] | None:
+    """Load a cache written by :func:`save_cached` (``weights_only=True``; memory-mapped
+    with ``mmap``, see :meth:`GraphStore.load`); :obj:`None` if the file is absent or
+    unreadable (it is then rebuilt)."""
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, weights_only=True, map_location='cpu')
+        state = torch.load(path, weights_only=True, map_location='cpu', mmap=mmap)
         if state.get('cache_format_version') != CACHE_FORMAT_VERSION:
             raise ValueError(f"cache format {state.get('cache_format_version')} is not "
                              f'{CACHE_FORMAT_VERSION}')

@@ -1,3 +1,4 @@
+import os
 import torch
 from ogb.utils import smiles2graph
 from torch_geometric.data import Batch
@@ -72,3 +73,28 @@ def test_bad_offsets_rejected():
     with pytest.raises(ValueError, match='node_ptr'):
         GraphStore(torch.zeros(3, 9, dtype=torch.long), torch.zeros(2, 0, dtype=torch.long),
                    torch.tensor([0, 2]), torch.tensor([0, 0]))
+
+
+def _rss_bytes() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def test_load_memory_maps_the_tensors(tmp_path):
+    # 200,000 graphs of 10 atoms: x alone is 18 MB; a mapped load reads almost none of it
+    n, g = 10, 200_000
+    x = torch.randint(0, 100, (n * g, 9), dtype=torch.uint8)
+    ei = torch.tensor([[0, 1], [1, 0]], dtype=torch.uint8).repeat(1, g)
+    node_ptr = torch.arange(0, n * g + 1, n)
+    edge_ptr = torch.arange(0, 2 * g + 1, 2)
+    store = GraphStore(x, ei, node_ptr, edge_ptr, None, None, {})
+    store.save(tmp_path / 's.pt')
+    del store, x
+    before = _rss_bytes()
+    loaded = GraphStore.load(tmp_path / 's.pt')
+    grown = _rss_bytes() - before
+    assert grown < 4_000_000, f'loading took {grown} bytes of resident memory'
+    b = loaded.collate([0, 199_999])
+    assert b.num_graphs == 2 and b.x.shape == (2 * n, 9)
+    eager = GraphStore.load(tmp_path / 's.pt', mmap=False)
+    assert torch.equal(eager.x, loaded.x) and _rss_bytes() - before > 18_000_000
