@@ -13,6 +13,7 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -67,6 +68,55 @@ def _invalid_reason(smiles: Any) -> str:
     return 'RDKit could not build the molecule'
 
 
+#: molecules per saved part of a resumable featurisation (:func:`featurize_smiles`)
+PART_SIZE = 100_000
+
+
+def _merge_chunks(results: list[dict[str, Any]], starts: list[int]) -> dict[str, Any]:
+    """One result from consecutive chunk results (positions shifted by the chunk starts)."""
+    out = {k: np.concatenate([r[k] for r in results], 1 if k == 'edge_index' else 0)
+           for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges')}
+    out['kept'] = np.concatenate([np.asarray(r['kept'], np.int64) + s
+                                  for r, s in zip(results, starts)])
+    out['invalid'] = [(s + i, reason) for r, s in zip(results, starts) for i, reason in r['invalid']]
+    return out
+
+
+def _save_part(path: Path, res: dict[str, Any], count: int) -> None:
+    """Save one part atomically (numpy arrays only: loads without pickle)."""
+    from ..paths import atomic_write_bytes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {k: res[k] for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges',
+                                  'kept')}
+    arrays['invalid_index'] = np.asarray([i for i, _ in res['invalid']], np.int64)
+    arrays['invalid_reason'] = np.asarray([r for _, r in res['invalid']], dtype=str)
+    arrays['count'] = np.asarray(count, np.int64)
+
+    def write(tmp: Any) -> None:
+        with open(tmp, 'wb') as f:
+            np.savez(f, **arrays)
+    atomic_write_bytes(path, write)
+
+
+def _load_part(path: Path, count: int) -> dict[str, Any] | None:
+    """A part saved by :func:`_save_part` for ``count`` molecules, or :obj:`None` (absent,
+    unreadable or of another size: then it is featurised again)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if int(z['count']) != count:
+                raise ValueError(f"part of {int(z['count'])} molecules, expected {count}")
+            res = {k: z[k] for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges',
+                                     'kept')}
+            res['invalid'] = [(int(i), str(r)) for i, r in
+                              zip(z['invalid_index'], z['invalid_reason'])]
+    except Exception as exc:  # a truncated or foreign part is recomputed, never fatal
+        log.warning('ignoring unreadable part %s (%s)', path, exc)
+        return None
+    return res
+
+
 def _featurize_chunk(smiles: Sequence[Any]) -> dict[str, Any]:
     """Featurise a chunk with :func:`ogb.utils.smiles2graph` (runs in worker processes).
 
@@ -113,7 +163,9 @@ def _resolve_workers(num_workers: int | None) -> int:
 def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
                      num_workers: int | None = None, progress: bool = True,
                      chunk_size: int | None = None, source: str = 'list',
-                     line_numbers: Sequence[int] | None = None) -> GraphStore:
+                     line_numbers: Sequence[int] | None = None,
+                     parts_dir: str | os.PathLike | None = None,
+                     part_size: int = PART_SIZE) -> GraphStore:
     r"""Featurise SMILES exactly as :func:`ogb.utils.smiles2graph` into a
     :class:`~graphpfm.data.GraphStore`, in parallel over chunks.
 
@@ -134,6 +186,12 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
         source (str, optional): provenance recorded in ``meta``. (default: ``'list'``)
         line_numbers (list of int, optional): file line of each SMILES, for reports.
             (default: :obj:`None`)
+        parts_dir (str or Path, optional): make the work resumable: molecules are featurised
+            in parts of ``part_size``, each saved there (``part-NNNNN.npz``, written
+            atomically) as soon as it is done; a rerun with the same inputs loads the parts
+            present and featurises only the missing ones. The caller removes the folder once
+            the result is stored. (default: :obj:`None`)
+        part_size (int): molecules per saved part. (default: :data:`PART_SIZE`)
     """
     from tqdm.auto import tqdm
 
@@ -150,21 +208,39 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
     workers = _resolve_workers(num_workers)
     if chunk_size is None:
         chunk_size = min(1000, max(64, math.ceil(n / (4 * max(workers, 1)))))
-    starts = list(range(0, n, chunk_size))
-    chunks = [smiles[s:s + chunk_size] for s in starts]
-    workers = min(workers, len(chunks))
+    if parts_dir is None:
+        part_size = max(n, 1)
+    elif part_size < 1:
+        raise ValueError(f'part_size must be >= 1, got {part_size}')
+    starts = list(range(0, n, part_size))  # one merged result per part
+    workers = min(workers, math.ceil(n / chunk_size)) if n else 0
 
     results = []
-    with tqdm(total=n, unit='mol', desc='featurising SMILES', disable=not progress) as bar:
-        if workers <= 1:
-            for chunk in chunks:
-                results.append(_featurize_chunk(chunk))
-                bar.update(len(chunk))
-        else:
-            with multiprocessing.get_context().Pool(workers) as pool:
-                for res, chunk in zip(pool.imap(_featurize_chunk, chunks), chunks):
-                    results.append(res)
-                    bar.update(len(chunk))
+    pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
+    try:
+        with tqdm(total=n, unit='mol', desc='featurising SMILES', disable=not progress) as bar:
+            for start in starts:
+                part_smiles = smiles[start:start + part_size]
+                path = None if parts_dir is None else Path(parts_dir) / f'part-{start:012d}.npz'
+                res = _load_part(path, len(part_smiles)) if path is not None else None
+                if res is None:
+                    cstarts = list(range(0, len(part_smiles), chunk_size))
+                    chunks = [part_smiles[c:c + chunk_size] for c in cstarts]
+                    done = []
+                    it = map(_featurize_chunk, chunks) if pool is None else \
+                        pool.imap(_featurize_chunk, chunks)
+                    for r, chunk in zip(it, chunks):
+                        done.append(r)
+                        bar.update(len(chunk))
+                    res = _merge_chunks(done, cstarts)
+                    if path is not None:
+                        _save_part(path, res, len(part_smiles))
+                else:
+                    bar.update(len(part_smiles))
+                results.append(res)
+    finally:
+        if pool is not None:
+            pool.terminate()
 
     n_atom, n_bond = _feature_widths()
     cat = (lambda key, axis, empty: np.concatenate([r[key] for r in results], axis)
@@ -290,10 +366,13 @@ def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
         log.info('loaded %s from cache %s', path, cpath)
         return store
     smiles, lines = read_smiles_file(path, limit)
+    # parts beside the cache make an interrupted featurisation resumable (same key, same dir)
+    parts = cpath.with_name(cpath.stem + '.parts')
     store = featurize_smiles(smiles, num_workers=num_workers, progress=progress,
-                             source=str(path.resolve()), line_numbers=lines)
+                             source=str(path.resolve()), line_numbers=lines, parts_dir=parts)
     store.meta.update({'limit': limit, 'cache_path': str(cpath)})
     save_cached(cpath, store, source_index=store.source_index)
+    shutil.rmtree(parts, ignore_errors=True)
     store.meta['from_cache'] = False
     return store
 

@@ -182,3 +182,48 @@ def test_from_smiles_task_types_and_random_split() -> None:
         from_smiles(smiles, binary, split='stratified')
     with pytest.raises(ValueError, match=r'\[50\]'):
         from_smiles(smiles, np.zeros(49))
+
+
+def test_interrupted_featurisation_resumes_without_duplicates_or_gaps(tmp_path, monkeypatch):
+    import graphpfm.datasets.smiles as sm
+    smiles = embedded_head(40) + ['not a smiles', 'C1CC']  # two invalid, at the end
+    direct = featurize_smiles(smiles, num_workers=0, progress=False)
+    real = sm._featurize_chunk
+    calls = []
+    kill = {'at': 5}
+
+    def failing(chunk):
+        calls.append(len(chunk))
+        if len(calls) == kill['at']:  # the 5th chunk (in the third part) dies, once
+            kill['at'] = None
+            raise RuntimeError('killed')
+        return real(chunk)
+    monkeypatch.setattr(sm, '_featurize_chunk', failing)
+    parts = tmp_path / 'parts'
+    with pytest.raises(RuntimeError, match='killed'):
+        featurize_smiles(smiles, num_workers=0, progress=False, chunk_size=5, parts_dir=parts,
+                         part_size=10)
+    assert sorted(p.name for p in parts.iterdir()) == [f'part-{s:012d}.npz' for s in (0, 10)]
+    calls.clear()
+    resumed = featurize_smiles(smiles, num_workers=0, progress=False, chunk_size=5,
+                               parts_dir=parts, part_size=10)
+    assert sum(calls) == len(smiles) - 20  # only the missing parts were featurised again
+    assert_stores_equal(resumed, direct)
+    assert torch.equal(resumed.source_index, direct.source_index)
+    assert resumed.meta['num_invalid'] == 2 and resumed.meta['count'] == len(smiles)
+    assert [e['index'] for e in resumed.meta['invalid_examples']] == [40, 41]
+    # a truncated part is featurised again, never misread
+    (parts / 'part-000000000000.npz').write_bytes(b'garbage')
+    calls.clear()
+    again = featurize_smiles(smiles, num_workers=0, progress=False, chunk_size=5,
+                             parts_dir=parts, part_size=10)
+    assert sum(calls) == 10
+    assert_stores_equal(again, direct)
+
+
+def test_load_smiles_file_removes_its_parts(tmp_path):
+    path = tmp_path / 'mols.smi'
+    path.write_text('\n'.join(embedded_head(12)) + '\n')
+    store = load_smiles_file(path, progress=False, num_workers=0)
+    cache = Path(store.meta['cache_path'])
+    assert cache.is_file() and not cache.with_name(cache.stem + '.parts').exists()
