@@ -20,7 +20,7 @@ TINY_OPTIONS: dict[str, dict] = {'supervised': {'num_tasks': 3},
 COMBINATIONS = ['attr_masking+edge_pred+infomax', 'attr_masking+context_pred']
 NAMES = OBJECTIVES.names() + COMBINATIONS
 #: objectives accepting both input kinds that are also held to the contract on a float graph
-FLOAT_ALSO = ['graphmae', 'edge_pred']
+FLOAT_ALSO = ['graphmae', 'edge_pred', 'attr_masking']
 
 
 def _molecular(name: str) -> bool:
@@ -130,10 +130,13 @@ def test_unknown_objective_lists_valid_names():
         build_objective('nope', build_encoder('gin', num_layers=1, hidden_channels=8))
 
 
-def test_attr_masking_rejects_float_encoder():
+def test_input_kinds_are_enforced():
+    # context prediction needs categorical atoms; grace needs float features
     enc = build_encoder('gcn', num_layers=1, hidden_channels=8, in_channels=5)
-    with pytest.raises(ValueError, match='ogb_atom'):
-        build_objective('attr_masking', enc)
+    with pytest.raises(ValueError, match="input is one of \\('ogb_atom',\\), got 'float'"):
+        build_objective('context_pred', enc, k=1)
+    with pytest.raises(ValueError, match="got 'ogb_atom'"):
+        build_objective('grace', build_encoder('gin', num_layers=1, hidden_channels=8))
 
 
 def test_attr_masking_predicts_from_masked_input(mol_store):
