@@ -78,7 +78,8 @@ class ContextPred(Objective):
                  r2: int | None = None, context_layers: int = 3, mode: str = 'cbow',
                  neg_samples: int = 1) -> None:
         if k is None:
-            k = getattr(encoder, 'num_layers', None)
+            k = getattr(encoder, 'num_layers', None) or \
+                (getattr(encoder, 'kwargs', None) or {}).get('num_layers')
             if k is None:
                 raise ValueError(f'{type(encoder).__name__} has no num_layers; pass k')
         r1 = k - 1 if r1 is None else r1
