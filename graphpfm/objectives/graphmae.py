@@ -5,8 +5,10 @@ import copy
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv, GINConv
+from torch_geometric.utils import add_self_loops, remove_self_loops, softmax
 
 from ..nn.encoders.base import Encoder
 from ..nn.encoders.mol_gin import MolGINConv
@@ -39,6 +41,41 @@ class MolGINDecoderConv(MolGINConv):
         return f'{type(self).__name__}({self.mlp[0].in_features}, {self.mlp[2].out_features})'
 
 
+class LateProjectionGATConv(GATConv):
+    r"""A one-head :class:`~torch_geometric.nn.GATConv` that sums the neighbourhood *before*
+    its linear map. Messages are :math:`\alpha_{ij} \mathbf{W}\mathbf{x}_j`, so
+    :math:`\sum_j \alpha_{ij} \mathbf{W}\mathbf{x}_j = \mathbf{W} \sum_j \alpha_{ij}
+    \mathbf{x}_j`, and the attention logits
+    :math:`\mathbf{a}^\top \mathbf{W}\mathbf{x} = (\mathbf{W}^\top\mathbf{a})^\top
+    \mathbf{x}`: the same parameters and the same outputs (up to float rounding, tested), with
+    per-edge work of the input width instead of the output width. GraphMAE's decoder maps the
+    hidden width back to the input features (Cora: 512 -> 1433), where this cuts the message
+    passing about threefold.
+
+    Args:
+        in_channels (int): input width.
+        out_channels (int): output width.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, heads=1)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:  # type: ignore[override]
+        n = x.size(0)
+        edge_index, _ = remove_self_loops(edge_index)
+        edge_index, _ = add_self_loops(edge_index, num_nodes=n)
+        src, dst = edge_index
+        weight = self.lin.weight  # [out, in]
+        logit_src = x @ (self.att_src.view(-1) @ weight)
+        logit_dst = x @ (self.att_dst.view(-1) @ weight)
+        alpha = F.leaky_relu(logit_src[src] + logit_dst[dst], self.negative_slope)
+        alpha = softmax(alpha, dst, num_nodes=n)
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        agg = torch.zeros_like(x).index_add_(0, dst, x[src] * alpha.unsqueeze(-1))
+        out = self.lin(agg)
+        return out if self.bias is None else out + self.bias
+
+
 def _float_decoder(kind: str, channels: int, out_channels: int) -> torch.nn.Module:
     """One PyG layer ``channels -> out_channels`` for float node features."""
     if kind == 'gin':
@@ -47,6 +84,8 @@ def _float_decoder(kind: str, channels: int, out_channels: int) -> torch.nn.Modu
                                            torch.nn.Linear(2 * channels, out_channels)))
     if kind == 'gcn':
         return GCNConv(channels, out_channels)
+    if out_channels > channels:  # the neighbourhood sum is cheaper before the projection
+        return LateProjectionGATConv(channels, out_channels)
     return GATConv(channels, out_channels, heads=1)
 
 

@@ -298,3 +298,26 @@ def test_cli_pretrain_uses_graphmae_default_mask_rate(tmp_path, capsys):
     assert 'atom_acc' in raw['history'][-1]
     run(['list'])
     assert 'graphmae' in capsys.readouterr().out
+
+
+def test_late_projection_gat_equals_pyg_gatconv():
+    from torch_geometric.nn import GATConv
+
+    from graphpfm.objectives.graphmae import LateProjectionGATConv
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 12, generator=g)
+    ei = torch.randint(0, 40, (2, 150), generator=g)
+    torch.manual_seed(0)
+    late = LateProjectionGATConv(12, 30)
+    with torch.no_grad():
+        late.bias.normal_()
+    ref = GATConv(12, 30, heads=1)
+    ref.load_state_dict(late.state_dict())
+    assert torch.allclose(late(x, ei), ref(x, ei), atol=1e-5)
+    # gradients agree too
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    late(xa, ei).square().sum().backward()
+    ref(xb, ei).square().sum().backward()
+    assert torch.allclose(xa.grad, xb.grad, atol=1e-4)
+    for (n, p), (_, q) in zip(late.named_parameters(), ref.named_parameters()):
+        assert torch.allclose(p.grad, q.grad, atol=1e-4), n
