@@ -387,6 +387,8 @@ def pretrain(args: argparse.Namespace) -> Path:
     log.info('pretraining %s with %s on %s (%s), %d epochs', args.encoder, args.objective,
              bundle.name, what, args.epochs)
     history = trainer.fit(bundle.dataset)
+    if trainer.rank != 0:  # under torchrun, rank 0 reports (and alone wrote the files)
+        return out / 'checkpoint.pt'
     last = history[-1]
     unit = 'nodes' if node_level else 'graphs'
     batching = ''

@@ -29,3 +29,51 @@ class GraphLoader(torch.utils.data.DataLoader):
         kwargs.pop('collate_fn', None)
         super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
                          **kwargs)
+
+
+class ShardedBatchSampler(torch.utils.data.Sampler):
+    r"""Batches for data-parallel training that add up to one process's batches: every rank
+    draws the same shuffled order (same generator seed) and cuts it into the same global
+    batches of ``batch_size``, then keeps its contiguous share of each batch
+    (:func:`torch.tensor_split` into ``num_replicas`` parts). With a global batch divisible by
+    the number of ranks, the ranks together see exactly the batches of a single process with
+    ``batch_size``. A last batch with fewer items than ranks is dropped (a rank would get
+    nothing to train on).
+
+    Unlike :class:`~torch.utils.data.distributed.DistributedSampler` (which deals items out
+    round-robin over the whole epoch), this keeps every global batch intact, which is what
+    makes a data-parallel run comparable to a single-process one.
+
+    Args:
+        num_items (int): dataset size.
+        batch_size (int): global batch size (over all ranks).
+        num_replicas (int): number of ranks.
+        rank (int): this rank.
+        generator (torch.Generator, optional): shuffles the order (the same seed on every
+            rank). (default: :obj:`None`)
+        shuffle (bool): shuffle each epoch. (default: :obj:`True`)
+    """
+
+    def __init__(self, num_items: int, batch_size: int, num_replicas: int, rank: int,
+                 generator: torch.Generator | None = None, shuffle: bool = True) -> None:
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f'rank must be in [0, {num_replicas}), got {rank}')
+        if batch_size < num_replicas:
+            raise ValueError(f'the global batch ({batch_size}) must hold at least one item per '
+                             f'rank ({num_replicas})')
+        self.num_items, self.batch_size = num_items, batch_size
+        self.num_replicas, self.rank = num_replicas, rank
+        self.generator, self.shuffle = generator, shuffle
+
+    def __iter__(self):
+        order = (torch.randperm(self.num_items, generator=self.generator) if self.shuffle
+                 else torch.arange(self.num_items))
+        for start in range(0, self.num_items, self.batch_size):
+            batch = order[start:start + self.batch_size]
+            if batch.numel() < self.num_replicas:
+                break
+            yield torch.tensor_split(batch, self.num_replicas)[self.rank].tolist()
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.num_items, self.batch_size)
+        return full + (1 if rest >= self.num_replicas else 0)

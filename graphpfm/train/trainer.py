@@ -16,7 +16,7 @@ import torch
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
-from ..data.loader import GraphLoader
+from ..data.loader import GraphLoader, ShardedBatchSampler
 from ..data.neighbor_loader import NeighborLoader
 from ..objectives.base import Objective, seed_count
 from ..utils import resolve_device, seed_everything
@@ -107,6 +107,18 @@ class TrainConfig:
         self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
 
 
+def init_distributed(device: torch.device) -> tuple[int, int]:
+    """``(rank, world_size)``: joins the process group that ``torchrun`` describes in the
+    environment (``WORLD_SIZE`` > 1; ``gloo`` on CPU, ``nccl`` on CUDA), or ``(0, 1)``."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or not dist.is_available():
+        return 0, 1
+    dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
+    return dist.get_rank(), dist.get_world_size()
+
+
 def check_node_batching(node_batch_size: int | None, num_neighbors: Sequence[int] | None
                         ) -> list[int] | None:
     """Validate the node mini-batching options; returns ``num_neighbors`` as a list."""
@@ -182,14 +194,23 @@ class Trainer:
         self.provenance = provenance or {}
         self.run_config = run_config or {'train': asdict(self.config)}
         self.device = resolve_device(self.config.device)
+        if self.device.type == 'cuda' and 'LOCAL_RANK' in os.environ:
+            self.device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
+        #: data-parallel rank and number of ranks (``torchrun``); (0, 1) in one process
+        self.rank, self.world_size = 0, 1
+        self._model: torch.nn.Module = objective  # the DDP wrapper under torchrun
         self.history: list[dict[str, Any]] = []
         #: node-level runs: 0 (full batch) or the seed nodes per mini-batch, set by :meth:`fit`
         self.node_batch_size: int | None = None
 
     def make_loader(self, dataset: Any) -> GraphLoader:
+        # one sampler for one process and for data parallelism (every rank its share of the
+        # same global batches), so that both see the same batches in the same order
         gen = torch.Generator().manual_seed(self.config.seed)
-        return GraphLoader(dataset, batch_size=self.config.batch_size, shuffle=True,
-                           generator=gen, num_workers=self.config.num_workers,
+        sampler = ShardedBatchSampler(len(dataset), self.config.batch_size, self.world_size,
+                                      self.rank, gen)
+        return GraphLoader(dataset, batch_size=1, batch_sampler=sampler, generator=gen,
+                           num_workers=self.config.num_workers,
                            pin_memory=self.device.type == 'cuda',
                            persistent_workers=self.config.num_workers > 0)
 
@@ -217,7 +238,20 @@ class Trainer:
         elif len(dataset) == 0:
             raise ValueError('cannot pretrain on an empty dataset')
         seed_everything(cfg.seed)
+        self.rank, self.world_size = init_distributed(self.device)
+        if self.world_size > 1 and node_level:
+            raise ValueError('data-parallel training (torchrun) covers datasets of graphs; '
+                             'node-level pretraining runs in one process')
         self.objective.to(self.device)
+        self._model = self.objective
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+            # some objectives leave heads unused on some batches (e.g. bond heads)
+            self._model = DistributedDataParallel(
+                self.objective, device_ids=[self.device.index] if self.device.type == 'cuda'
+                else None, find_unused_parameters=True)
+            log.info('data-parallel training: rank %d of %d, global batch %d',
+                     self.rank, self.world_size, cfg.batch_size)
         optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         self.node_batch_size = None
@@ -234,12 +268,13 @@ class Trainer:
                      f'{loader.num_neighbors}')
         else:
             loader = self.make_loader(dataset)
-        corruption = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        corruption = torch.Generator(device=self.device).manual_seed(
+            cfg.seed + 1 + 1_000_003 * self.rank)
         # loss scaling only for float16 (bf16 has float32's range); disabled it is a no-op
         self._scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == 'fp16')
         autocast_context(self.device, cfg.amp)  # fail before the first epoch if unsupported
         log_file = None
-        if self.log_path is not None:
+        if self.log_path is not None and self.rank == 0:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             log_file = self.log_path.open('w')
         try:
@@ -276,7 +311,7 @@ class Trainer:
                 continue
             batch = batch.to(self.device, non_blocking=True)
             with autocast_context(self.device, cfg.amp):
-                out = self.objective(batch, corruption)
+                out = self._model(batch, corruption)
             if not torch.isfinite(out.loss):
                 raise FloatingPointError(f'non-finite loss {float(out.loss)} at epoch {epoch}')
             optimizer.zero_grad(set_to_none=True)
@@ -296,6 +331,14 @@ class Trainer:
                 sums[k] = sums.get(k, 0.0) + float(v) * n
             bar.set_postfix(loss=f'{total_loss / total:.4f}')
         seconds = time.perf_counter() - start
+        if self.world_size > 1:  # the epoch's figures over all ranks
+            import torch.distributed as dist
+            keys = sorted(sums)
+            t = torch.tensor([total_loss, float(total), *(sums[k] for k in keys)],
+                             dtype=torch.float64, device=self.device)
+            dist.all_reduce(t)
+            total_loss, total = float(t[0]), int(t[1])
+            sums = {k: float(v) for k, v in zip(keys, t[2:])}
         denom = max(total, 1)
         record: dict[str, Any] = {'epoch': epoch, 'loss': total_loss / denom}
         record.update({k: v / denom for k, v in sums.items()})
@@ -305,8 +348,8 @@ class Trainer:
         return record
 
     def save(self) -> None:
-        """Write the checkpoint (if a path was given)."""
-        if self.checkpoint_path is None:
+        """Write the checkpoint (if a path was given; under data parallelism rank 0 only)."""
+        if self.checkpoint_path is None or self.rank != 0:
             return
         head_state = {k: v for k, v in self.objective.state_dict().items()
                       if not k.startswith('encoder.')}

@@ -1,0 +1,83 @@
+"""Data-parallel training: 2 gloo processes give the parameters of one process with the same
+global batch; only rank 0 writes."""
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+SMILES = ['CCO', 'c1ccccc1O', 'CC(=O)Nc1ccc(O)cc1', 'C1CCCCC1N', 'O=C(O)c1ccccc1OC(C)=O',
+          'CN1C=NC2=C1C(=O)N(C(=O)N2C)C', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', 'CCCCN',
+          'ClC(Cl)Cl', 'OC[C@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O', 'c1ccc2ccccc2c1', 'CCN(CC)CC',
+          'FC(F)(F)c1ccccc1', 'CC(=O)OC1=CC=CC=C1C(=O)O', 'N#Cc1ccccc1', 'CCCCCCCCCCCCCCCC(=O)O']
+
+
+def _store():
+    from ogb.utils import smiles2graph
+
+    from graphpfm.data import GraphStore
+    store = GraphStore.from_graphs([smiles2graph(s) for s in SMILES])
+    n = store.num_nodes.float()
+    store.y = torch.stack([(n > n.median()).float(), (n % 2 == 0).float()], dim=1)
+    return store
+
+
+def _train(out_dir, tag):
+    """The same run in any process: supervised (mean BCE, no missing labels) on a GCN without
+    batch norm, so the per-rank mean losses average to the global one."""
+    from graphpfm.nn import build_encoder
+    from graphpfm.objectives import build_objective
+    from graphpfm.train import TrainConfig, Trainer
+    torch.manual_seed(0)
+    enc = build_encoder('gcn', num_layers=2, hidden_channels=16, norm=None)
+    obj = build_objective('supervised', enc, num_tasks=2)
+    cfg = TrainConfig(epochs=2, batch_size=8, lr=1e-2, seed=3, device='cpu', progress=False)
+    trainer = Trainer(obj, cfg, log_path=os.path.join(out_dir, f'{tag}.jsonl'),
+                      checkpoint_path=os.path.join(out_dir, f'{tag}.pt'))
+    hist = trainer.fit(_store())
+    return obj, hist, trainer
+
+
+def _worker(rank, world, port, out_dir):
+    os.environ.update({'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port),
+                       'RANK': str(rank), 'WORLD_SIZE': str(world), 'LOCAL_RANK': str(rank)})
+    torch.set_num_threads(1)
+    obj, hist, trainer = _train(out_dir, 'ddp')
+    assert (trainer.rank, trainer.world_size) == (rank, world)
+    torch.save({k: v.detach().clone() for k, v in obj.state_dict().items()},
+               os.path.join(out_dir, f'params-{rank}.pt'))
+    torch.save(hist, os.path.join(out_dir, f'hist-{rank}.pt'))
+    torch.distributed.destroy_process_group()
+
+
+def test_two_gloo_ranks_equal_one_process_with_the_global_batch(tmp_path):
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.spawn(_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    single, hist, _ = _train(str(tmp_path), 'single')
+    for rank in (0, 1):
+        params = torch.load(tmp_path / f'params-{rank}.pt', weights_only=True)
+        for k, v in single.state_dict().items():
+            # tolerance: float32 reduction order (gradient all-reduce of two halves)
+            assert torch.allclose(params[k], v, atol=1e-5, rtol=1e-4), (rank, k)
+    ddp_hist = torch.load(tmp_path / 'hist-0.pt', weights_only=False)
+    assert [h['graphs'] for h in ddp_hist] == [h['graphs'] for h in hist] == [16, 16]
+    assert ddp_hist[-1]['loss'] == pytest.approx(hist[-1]['loss'], rel=1e-4)
+    # rank 0 alone wrote the log and the checkpoint (one file each, shared path)
+    assert (tmp_path / 'ddp.pt').is_file() and (tmp_path / 'ddp.jsonl').is_file()
+    assert len((tmp_path / 'ddp.jsonl').read_text().splitlines()) == 2
+
+
+def test_sharded_batches_add_up_to_the_single_process_batches():
+    from graphpfm.data import ShardedBatchSampler
+    single = [b for b in torch.utils.data.BatchSampler(
+        torch.randperm(20, generator=torch.Generator().manual_seed(1)).tolist(), 6, False)]
+    shards = [list(ShardedBatchSampler(20, 6, 2, r, torch.Generator().manual_seed(1)))
+              for r in range(2)]
+    assert [a + b for a, b in zip(*shards)] == single
+    assert len(ShardedBatchSampler(20, 6, 2, 0)) == 4
+    assert list(ShardedBatchSampler(7, 6, 2, 1, shuffle=False)) == [[3, 4, 5]]  # last (1) dropped
+    with pytest.raises(ValueError, match='at least one item per rank'):
+        ShardedBatchSampler(10, 1, 2, 0)
