@@ -378,12 +378,21 @@ def finetune(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
                                evaluator.metric, len(skipped[split]), y.size(1), split,
                                skipped[split])
 
+    return run_seeds(_run_seed, bundle, make_encoder, config, evaluator, log_path, skipped)
+
+
+def run_seeds(run_seed: Callable[..., dict[str, Any]], bundle: Any,
+              make_encoder: Callable[[int], torch.nn.Module], config: Any, evaluator: Any,
+              log_path: str | os.PathLike | None, skipped: dict[str, list[int]]
+              ) -> FinetuneResult:
+    """``run_seed(bundle, make_encoder, config, seed, evaluator, log_file)`` for every seed
+    of ``config`` (one JSON-lines log for all), summarised as a :class:`FinetuneResult`."""
     log_file = None
     if log_path is not None:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         log_file = open(log_path, 'w', encoding='utf-8')
     try:
-        runs = [_run_seed(bundle, make_encoder, config, seed, evaluator, log_file)
+        runs = [run_seed(bundle, make_encoder, config, seed, evaluator, log_file)
                 for seed in config.seeds]
     finally:
         if log_file is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import asdict
 from typing import Any, Callable
 
 import torch
@@ -15,7 +14,7 @@ from torch_geometric.data import Data
 from ..data.neighbor_loader import NeighborLoader
 from ..train.trainer import DEFAULT_NUM_NEIGHBORS, encoder_num_layers, resolve_node_batching
 from .finetune import (FinetuneConfig, FinetuneResult, _num_outputs, _predictions,
-                       build_optimizer, run_epochs)
+                       build_optimizer, run_epochs, run_seeds)
 from .losses import loss_for_task
 from .probe import _labels, embed_nodes
 
@@ -201,7 +200,6 @@ def finetune_nodes(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
         evaluator (optional): as in :func:`~graphpfm.eval.finetune`.
             (default: :meth:`NodeEvaluator.from_bundle`)
     """
-    import os
 
     from .node_evaluator import NodeEvaluator
     config = FinetuneConfig() if config is None else config
@@ -217,18 +215,4 @@ def finetune_nodes(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
             if skipped[split] and len(skipped[split]) == y.shape[1]:
                 raise ValueError(f"every task of split '{split}' of '{bundle.name}' has a "
                                  f'single class: {evaluator.metric} is undefined')
-    log_file = None
-    if log_path is not None:
-        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-        log_file = open(log_path, 'w', encoding='utf-8')
-    try:
-        runs = [_run_seed(bundle, make_encoder, config, seed, evaluator, log_file)
-                for seed in config.seeds]
-    finally:
-        if log_file is not None:
-            log_file.close()
-    result = FinetuneResult(metric=evaluator.metric, higher_is_better=evaluator.higher_is_better,
-                            runs=runs, config=asdict(config), skipped_tasks=skipped)
-    logger.info('%s %s: test %s (valid %s) over seeds %s', bundle.name, evaluator.metric,
-                result.summary(), result.valid_summary(), list(config.seeds))
-    return result
+    return run_seeds(_run_seed, bundle, make_encoder, config, evaluator, log_path, skipped)
