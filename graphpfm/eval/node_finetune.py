@@ -200,7 +200,6 @@ def finetune_nodes(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
         evaluator (optional): as in :func:`~graphpfm.eval.finetune`.
             (default: :meth:`NodeEvaluator.from_bundle`)
     """
-
     from .node_evaluator import NodeEvaluator
     config = FinetuneConfig() if config is None else config
     if bundle.level != 'node':
