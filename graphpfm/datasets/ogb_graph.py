@@ -90,13 +90,17 @@ def candidate_dirs(name: str, root: str | os.PathLike | None = None) -> list[Pat
     return [base / 'ogb' / d, base / d, base / name, _download_dir() / d]
 
 
-def find_ogb_dir(name: str, root: str | os.PathLike | None = None) -> Path | None:
-    """The first folder holding all files of dataset ``name``, or :obj:`None`."""
-    files = _required_files(ogb_info(name))
+def first_dir_with(name: str, root: str | os.PathLike | None, files: list[str]) -> Path | None:
+    """The first of :func:`candidate_dirs` holding every one of ``files``, or :obj:`None`."""
     for cand in candidate_dirs(name, root):
         if all((cand / f).is_file() for f in files):
             return cand
     return None
+
+
+def find_ogb_dir(name: str, root: str | os.PathLike | None = None) -> Path | None:
+    """The first folder holding all files of dataset ``name``, or :obj:`None`."""
+    return first_dir_with(name, root, _required_files(ogb_info(name)))
 
 
 def _not_found_message(name: str, root: str | os.PathLike | None, reason: str) -> str:

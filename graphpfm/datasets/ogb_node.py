@@ -44,6 +44,7 @@ from .errors import DatasetNotFoundError
 from .node_common import (SPLIT_NAMES, check_split, data_to_tensors, labels_to_long,
                           node_bundle, tensors_to_data)
 from .ogb_graph import (_as_ogb_dtype, _read_csv, candidate_dirs, fetch_ogb_archive,
+                        first_dir_with,
                         ogb_dir_name, ogb_download_dest, read_split)
 
 log = logging.getLogger(__name__)
@@ -129,11 +130,7 @@ def find_ogb_node_dir(name: str, root: str | os.PathLike | None = None) -> Path 
     """The first folder holding all files of dataset ``name``, or :obj:`None`. Searches the
     same places as :func:`~graphpfm.datasets.ogb_graph.candidate_dirs`: ``<root>/ogb/<dir>``,
     ``<root>/<dir>``, ``<root>/<name>`` and earlier downloads in the cache folder."""
-    files = node_required_files(name)
-    for cand in candidate_dirs(name, root):
-        if all((cand / f).is_file() for f in files):
-            return cand
-    return None
+    return first_dir_with(name, root, node_required_files(name))
 
 
 def _not_found_message(name: str, root: str | os.PathLike | None, reason: str) -> str:
