@@ -44,10 +44,16 @@ from typing import Any
 log = logging.getLogger('benchmarks.node_probe')
 
 ARCHITECTURES: dict[str, dict[str, Any]] = {
-    'gat': dict(name='gat', num_layers=2, hidden_channels=512, heads=4, dropout=0.2, norm=None),
-    'gcn2': dict(name='gcn', num_layers=2, hidden_channels=128, norm=None),
-    'gcn2-bn': dict(name='gcn', num_layers=2, hidden_channels=512, norm='batch_norm'),
-    'gcn1': dict(name='gcn', num_layers=1, hidden_channels=512, norm=None, act='prelu'),
+    # every encoder normalises and activates its last layer too (act_last), as all four
+    # methods' own encoders do; PyG's BasicGNN alone would leave it linear
+    'gat': dict(name='gat', num_layers=2, hidden_channels=512, heads=4, dropout=0.2, norm=None,
+                act='prelu', act_last=True),
+    'gcn2': dict(name='gcn', num_layers=2, hidden_channels=256, out_channels=128, norm=None,
+                 act_last=True),
+    'gcn2-bn': dict(name='gcn', num_layers=2, hidden_channels=512, norm='batch_norm',
+                    act='prelu', act_last=True),
+    'gcn1': dict(name='gcn', num_layers=1, hidden_channels=512, norm=None, act='prelu',
+                 act_last=True),
 }
 METHODS: dict[str, dict[str, Any]] = {
     'graphmae': dict(arch='gat', epochs=1500, lr=1e-3, weight_decay=2e-4,
@@ -63,6 +69,19 @@ METHODS: dict[str, dict[str, Any]] = {
 }
 
 
+#: node features are row-normalised (PyG's NormalizeFeatures) before pretraining and probing,
+#: as the four methods' own code does for Cora
+FEATURES = 'row-normalised'
+
+
+def normalise_features(bundle: Any) -> Any:
+    """A copy of ``bundle`` whose graph has row-normalised features (the input untouched)."""
+    import dataclasses
+
+    from torch_geometric.transforms import NormalizeFeatures
+    return dataclasses.replace(bundle, dataset=NormalizeFeatures()(bundle.dataset.clone()))
+
+
 def arms_for(methods: list[str]) -> list[str]:
     """The methods, then one random-encoder arm per architecture they use."""
     archs = []
@@ -74,7 +93,7 @@ def arms_for(methods: list[str]) -> list[str]:
 
 def protocol(args: argparse.Namespace, methods: list[str]) -> dict[str, Any]:
     epochs = {m: (args.epochs if args.epochs else METHODS[m]['epochs']) for m in methods}
-    return {'dataset': args.dataset, 'methods': methods, 'epochs': epochs,
+    return {'dataset': args.dataset, 'features': FEATURES, 'methods': methods, 'epochs': epochs,
             'seeds': list(range(args.seeds)), 'architectures': ARCHITECTURES,
             'configs': {m: {k: v for k, v in METHODS[m].items() if k != 'epochs'}
                         for m in methods}}
@@ -96,7 +115,8 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
     from graphpfm.utils import seed_everything
 
     arm, seed = task['arm'], task['seed']
-    bundle = load_dataset(task['dataset'], root=task['root'], progress=False)
+    bundle = normalise_features(load_dataset(task['dataset'], root=task['root'],
+                                             progress=False))
     data = bundle.dataset
     method = None if arm.startswith('random-') else METHODS[arm]
     arch = dict(ARCHITECTURES[arm[len('random-'):] if method is None else method['arch']])

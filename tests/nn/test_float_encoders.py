@@ -161,3 +161,43 @@ def test_node_objectives_with_float_gin(objective, graph):
     assert torch.isfinite(out.loss)
     out.loss.backward()
     assert enc.node_encoder.weight.grad is not None
+
+
+def test_basic_gnn_act_last(graph):
+    """act_last: a 1-layer GCN with PReLU is PReLU(GCNConv(x)) (DGI's encoder); without it
+    PyG's BasicGNN leaves the layer linear. Batch norm, when set, comes before the activation;
+    the option survives the config round trip and refuses a JK mode."""
+    torch.manual_seed(0)
+    enc = build_encoder('gcn', num_layers=1, hidden_channels=8, in_channels=16, norm=None,
+                        act='prelu', act_last=True)
+    with torch.no_grad():
+        enc.last_act.weight.fill_(0.1)
+    conv = enc.gnn.convs[0]
+    pre = conv(graph.x, graph.edge_index)
+    assert (pre < 0).any()
+    expected = torch.where(pre > 0, pre, 0.1 * pre)
+    torch.testing.assert_close(_run(enc, graph), expected)
+
+    linear = build_encoder('gcn', num_layers=1, hidden_channels=8, in_channels=16, norm=None,
+                           act='prelu')
+    linear.load_state_dict({k: v for k, v in enc.state_dict().items() if k.startswith('gnn.')})
+    torch.testing.assert_close(_run(linear, graph), pre)  # the default stays linear
+    assert 'act_last' not in linear.config()['kwargs']
+
+    cfg = enc.config()
+    assert cfg['kwargs']['act_last'] is True
+    again = build_encoder(cfg['name'], **cfg['kwargs'])
+    again.load_state_dict(enc.state_dict())
+    torch.testing.assert_close(_run(again, graph), expected)
+
+    bn = build_encoder('gcn', num_layers=2, hidden_channels=8, in_channels=16,
+                       norm='batch_norm', act_last=True).eval()
+    with torch.no_grad():
+        bn.last_norm.module.running_mean.fill_(1.0)
+    h = bn.gnn(graph.x, graph.edge_index)
+    torch.testing.assert_close(_run(bn, graph), torch.relu(bn.last_norm(h)))
+    assert (_run(bn, graph) >= 0).all()
+
+    with pytest.raises(ValueError, match="act_last=True needs jk='last'"):
+        build_encoder('gcn', num_layers=2, hidden_channels=8, in_channels=16, jk='cat',
+                      act_last=True)

@@ -6,6 +6,7 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch_geometric.nn import GAT, GCN, GraphSAGE
+from torch_geometric.nn.resolver import activation_resolver, normalization_resolver
 
 from .base import ENCODERS, Encoder
 from .ogb_features import AtomEncoder, BondEncoder
@@ -27,12 +28,18 @@ class _BasicGNNEncoder(Encoder):
     def __init__(self, num_layers: int = 5, hidden_channels: int = 300, dropout: float = 0.0,
                  jk: str = 'last', norm: str | None = 'batch_norm',
                  in_channels: int | None = None, residual: bool = False,
-                 **model_kwargs: Any) -> None:
-        extra = {'residual': True} if residual else {}
+                 act_last: bool = False, **model_kwargs: Any) -> None:
+        extra: dict[str, Any] = {'residual': True} if residual else {}
+        if act_last:
+            extra['act_last'] = True
         super().__init__(num_layers=num_layers, hidden_channels=hidden_channels, dropout=dropout,
                          jk=jk, norm=norm, in_channels=in_channels, **extra, **model_kwargs)
         if jk not in JK_MODES:
             raise ValueError(f"jk '{jk}' invalid; valid options: {', '.join(JK_MODES)}")
+        if act_last and jk != 'last':
+            raise ValueError(f"act_last=True needs jk='last' (got jk='{jk}': with 'cat' or "
+                             "'max' every layer, the last included, is already normalised "
+                             "and activated)")
         self.input_kind = 'ogb_atom' if in_channels is None else 'float'
         self.atom_encoder = AtomEncoder(hidden_channels) if in_channels is None else None
         self.bond_encoder = (BondEncoder(hidden_channels)
@@ -45,6 +52,15 @@ class _BasicGNNEncoder(Encoder):
                                   jk=None if jk == 'last' else jk, **model_kwargs)
         self.out_channels = self.gnn.out_channels
         self.residual = bool(residual)
+        self.act_last = bool(act_last)
+        if act_last:
+            # PyG's BasicGNN leaves its last layer linear unless a JK mode is set, which then
+            # adds a Linear; the node-level methods (DGI, GRACE, BGRL, GraphMAE) all
+            # normalise and activate the last layer too: its own norm and activation here
+            self.last_norm = normalization_resolver(norm, self.out_channels) \
+                if norm is not None else torch.nn.Identity()
+            self.last_act = activation_resolver(model_kwargs.get('act', 'relu'),
+                                                **(model_kwargs.get('act_kwargs') or {}))
         if residual:
             # PyG's BasicGNN has no residual option: a forward hook adds every layer's input
             # to its convolution's output (no new parameters, state-dict keys unchanged);
@@ -59,7 +75,11 @@ class _BasicGNNEncoder(Encoder):
         kwargs: dict[str, Any] = {}
         if self.bond_encoder is not None and edge_attr is not None:
             kwargs['edge_attr'] = self.bond_encoder(edge_attr)
-        return self.gnn(h, edge_index, batch=batch, **kwargs)
+        out = self.gnn(h, edge_index, batch=batch, **kwargs)
+        if self.act_last:  # in the order of PyG's other layers
+            out = (self.last_norm(self.last_act(out)) if self.gnn.act_first
+                   else self.last_act(self.last_norm(out)))
+        return out
 
 
 @ENCODERS.register('gcn')
@@ -78,6 +98,10 @@ class GCNEncoder(_BasicGNNEncoder):
             option; done by a forward hook, so the state dict is that of the plain model).
             A first layer that changes the width (``in_channels != hidden_channels``) has no
             residual. :attr:`kwargs` records it only when set. (default: :obj:`False`)
+        act_last (bool): normalise and activate the output of the last layer as well (PyG's
+            ``BasicGNN`` leaves it linear). DGI, GRACE, BGRL and GraphMAE encoders all do
+            this; without it a 1-layer GCN is a linear map. Only with ``jk='last'``;
+            recorded in :attr:`kwargs` only when set. (default: :obj:`False`)
     """
 
     pyg_model = GCN
