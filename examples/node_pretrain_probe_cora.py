@@ -12,6 +12,9 @@ initialised encoder of the same architecture probed the same way (a strong basel
 Uses only graphpfm's public API.
 """
 import argparse
+import dataclasses
+
+from torch_geometric.transforms import NormalizeFeatures
 
 import graphpfm
 
@@ -33,10 +36,15 @@ parser.add_argument('--out', default='runs/example_node_probe')
 args = parser.parse_args()
 
 bundle = graphpfm.load_dataset(args.dataset, root=args.root)
+# row-normalised bag-of-words features, as the four methods' own code uses on Planetoid (a new
+# graph: the loaded one is left as it is)
+bundle = dataclasses.replace(bundle, dataset=NormalizeFeatures()(bundle.dataset.clone()))
 data = bundle.dataset
 print(bundle)
 arch = dict(num_layers=args.num_layers, hidden_channels=args.hidden_channels,
             in_channels=data.num_features)
+if args.encoder != 'gin':  # their encoders activate the last layer too (PyG leaves it linear)
+    arch['act_last'] = True
 
 encoder = graphpfm.build_encoder(args.encoder, **arch)
 objective = graphpfm.build_objective(args.objective, encoder)

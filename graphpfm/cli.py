@@ -169,6 +169,10 @@ def _add_data_flags(parser: argparse.ArgumentParser, default: str | None,
                         help='use only the first N molecules of a SMILES corpus (default: all)')
     parser.add_argument('--featurize-workers', type=int, default=None,
                         help='processes for SMILES featurisation (default: all cores)')
+    parser.add_argument('--normalize-features', action='store_true',
+                        help='node datasets: row-normalise the node features (PyG\'s '
+                        'NormalizeFeatures, as DGI/GRACE/GraphMAE do on Planetoid); give it '
+                        'to pretraining and transfer alike')
 
 
 class _Unset:
@@ -184,7 +188,7 @@ class _Unset:
 
 #: encoder flags that fix the architecture (``--dropout`` does not change the parameters)
 _ARCH_FLAGS = {'num_layers': '--num-layers', 'hidden_channels': '--hidden-channels',
-               'jk': '--jk', 'in_channels': '--in-channels'}
+               'jk': '--jk', 'in_channels': '--in-channels', 'act_last': '--act-last'}
 
 
 def _add_encoder_flags(parser: argparse.ArgumentParser, dropout: float,
@@ -201,6 +205,9 @@ def _add_encoder_flags(parser: argparse.ArgumentParser, dropout: float,
     g.add_argument('--in-channels', type=int, default=d(None),
                    help='float input width; None: the feature width of a node-level dataset '
                    '(e.g. 1433 for Cora), OGB atom features for molecules')
+    g.add_argument('--act-last', action='store_const', const=True, default=d(False),
+                   help='gcn/sage/gat: normalise and activate the last layer too (the '
+                   'encoders of DGI, GRACE, BGRL and GraphMAE do; PyG leaves it linear)')
 
 
 def _encoder_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -209,6 +216,14 @@ def _encoder_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     in_channels = getattr(args, 'in_channels', None)
     if in_channels is not None and not isinstance(in_channels, _Unset):
         kwargs['in_channels'] = int(in_channels)
+    if getattr(args, 'act_last', False) is True:
+        from .nn import ENCODERS
+        takes = [n for n in ENCODERS.names()
+                 if 'act_last' in inspect.signature(ENCODERS.get(n).__init__).parameters]
+        if args.encoder not in takes:
+            raise SystemExit(f"error: --act-last is an option of the {', '.join(takes)} "
+                             f"encoders, not of '{args.encoder}'")
+        kwargs['act_last'] = True
     return kwargs
 
 
@@ -309,8 +324,28 @@ def _add_common_flags(parser: argparse.ArgumentParser, out: str) -> None:
 
 def _load(args: argparse.Namespace, name: str | None = None):
     from .datasets import load_dataset
-    return load_dataset(name or args.dataset, root=args.root, limit=args.limit,
-                        num_workers=args.featurize_workers, progress=args.progress)
+    bundle = load_dataset(name or args.dataset, root=args.root, limit=args.limit,
+                          num_workers=args.featurize_workers, progress=args.progress)
+    if getattr(args, 'normalize_features', False):
+        bundle = _normalize_features(bundle)
+    return bundle
+
+
+def _normalize_features(bundle: Any) -> Any:
+    """A copy of a node-level bundle with row-normalised features (the input untouched)."""
+    import dataclasses
+
+    from torch_geometric.transforms import NormalizeFeatures
+    if getattr(bundle, 'level', 'graph') != 'node':
+        raise SystemExit(f"error: --normalize-features is for node datasets; '{bundle.name}' "
+                         'is a graph-level dataset (its OGB atom features are categorical)')
+    x = getattr(bundle.dataset, 'x', None)
+    if x is None or not x.is_floating_point():
+        raise SystemExit(f"error: --normalize-features needs float node features; "
+                         f"'{bundle.name}' has none")
+    meta = {**bundle.meta, 'features': 'row-normalised'}
+    return dataclasses.replace(bundle, dataset=NormalizeFeatures()(bundle.dataset.clone()),
+                               meta=meta)
 
 
 def _parse_seeds(value: Any) -> tuple[int, ...]:
@@ -442,7 +477,7 @@ def _resolve_architecture(args: argparse.Namespace, init: str | None) -> list[di
     from .train import load_checkpoint
     ckpt = load_checkpoint(init)
     spec = ckpt['encoder']
-    given = {'encoder': spec['name'], **spec['kwargs']}
+    given = {'encoder': spec['name'], 'act_last': False, **spec['kwargs']}
     conflicts = []
     for dest, flag in flags.items():
         value = getattr(args, dest, None)

@@ -137,3 +137,39 @@ def test_flag_parsers_and_help():
         in text
     # an objective option whose default is None takes the annotated type
     assert parser.parse_args(['pretrain', '--total-steps', '50']).total_steps == 50
+
+
+def test_act_last_and_normalize_features(tmp_path, data_root):
+    """--act-last reaches the checkpoint's encoder config (and is refused by gin);
+    --normalize-features row-normalises a node dataset, is recorded, and is refused for
+    molecules. A probe from the checkpoint rebuilds the same encoder."""
+    ckpt = run(['pretrain', '--dataset', 'Cora', '--root', str(data_root), '--encoder', 'gcn',
+                '--objective', 'dgi', '--epochs', '1', '--act-last', '--normalize-features',
+                '--out', str(tmp_path / 'pre'), *TINY])
+    raw = torch.load(ckpt, weights_only=True)
+    assert raw['encoder']['kwargs']['act_last'] is True
+    assert raw['data']['features'] == 'row-normalised'
+    assert not any('last_act' in k for k in raw['encoder_state_dict'])  # relu: no parameters
+    from graphpfm import load_encoder
+    enc = load_encoder(ckpt)
+    assert enc.act_last
+
+    from graphpfm.cli import _normalize_features
+    from graphpfm.datasets import load_dataset
+    bundle = load_dataset('Cora', root=data_root)
+    before = bundle.dataset.x.clone()
+    normed = _normalize_features(bundle)
+    torch.testing.assert_close(bundle.dataset.x, before)  # input untouched
+    sums = normed.dataset.x.sum(dim=1)
+    nonzero = before.sum(dim=1) > 0
+    torch.testing.assert_close(sums[nonzero], torch.ones(int(nonzero.sum())))
+    torch.testing.assert_close(normed.dataset.x[0], before[0] / before[0].sum())
+
+    with pytest.raises(SystemExit, match='--act-last is an option of'):
+        run(['pretrain', '--dataset', 'Cora', '--root', str(data_root), '--encoder', 'gin',
+             '--objective', 'dgi', '--epochs', '1', '--act-last',
+             '--out', str(tmp_path / 'gin'), *TINY])
+    with pytest.raises(SystemExit, match='--normalize-features is for node datasets'):
+        run(['finetune', '--dataset', 'ogbg-molbace', '--root', str(data_root),
+             '--normalize-features', '--epochs', '1', '--seeds', '1',
+             '--out', str(tmp_path / 'ft'), *TINY])
