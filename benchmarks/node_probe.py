@@ -136,6 +136,13 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
         history = Trainer(objective, cfg).fit(data)
         encoder = objective.encoder
     pretrain_s = time.perf_counter() - start
+    if method is not None and task.get('out'):
+        # the pretrained encoder, kept (git-ignored) for the fine-tuning table and for audit
+        from graphpfm.train.checkpoint import save_checkpoint
+        save_checkpoint(Path(task['out']) / 'encoders' / f'{arm}-seed{seed}.pt', encoder,
+                        objective={'name': arm, 'kwargs': dict(method['options'])},
+                        data={'corpus': bundle.name, 'features': FEATURES},
+                        history=history, extra={'protocol_hash': task['hash']})
     result = probe(bundle, lambda s: encoder, seeds=[seed],
                    config=ProbeConfig(device=task['device']))
     run = result.runs[0]
@@ -183,7 +190,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     cost = {a: proto['epochs'].get(a, 0) * (4 if METHODS.get(a, {}).get('arch') == 'gat' else 1)
             for a in arms_for(methods)}
     tasks = [{'arm': a, 'seed': s, 'dataset': args.dataset, 'root': root,
-              'device': args.device, 'hash': h,
+              'device': args.device, 'hash': h, 'out': str(out),
               'epochs': proto['epochs'].get(a, 0)}
              for a in sorted(arms_for(methods), key=lambda a: cost[a])
              for s in proto['seeds'] if (a, s) not in done]
