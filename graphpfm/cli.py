@@ -1004,6 +1004,8 @@ def run(argv: Sequence[str] | None = None) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: exit status 0 on success."""
+    from .utils import tune_malloc
+    tune_malloc()  # the process is ours: keep freed buffers (GRAPHPFM_TUNE_MALLOC=0: off)
     run(argv)
     return 0
 
