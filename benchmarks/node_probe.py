@@ -28,7 +28,26 @@ Configurations (the papers' Cora settings where they have one; differences state
   training loss with patience 20; a fixed budget here).
 * ``random-gat`` / ``random-gcn1`` / ``random-gcn2`` / ``random-gcn2-bn``: the architectures
   above, randomly initialised, probed identically.
+
+Full fine-tuning (the second column of the table), after ``run`` has saved the encoders:
+
+    python -m benchmarks.node_probe finetune --out benchmarks/results/node-probe-cora --jobs 2
+
+For each method and seed, the encoder pretrained by ``run`` (``<out>/encoders/<arm>-seed<seed>.pt``)
+is fine-tuned with a linear head on the same row-normalised features; each ``random-<arch>`` arm
+fine-tunes a freshly initialised encoder of that architecture (the no-pretraining baseline;
+seeded as the probe's random encoder, so it starts from the same weights). One recipe for every
+arm (:data:`FINETUNE`): Adam, head lr 1e-2, encoder lr 5e-3, weight decay 5e-4, dropout 0.5 on
+the encoder's hidden layers and on the embedding before the head, 200 full-batch epochs on the
+140 training nodes, test accuracy at the epoch of best validation accuracy (ties: the earlier
+epoch), through :func:`graphpfm.eval.finetune`. A missing encoder checkpoint is an error that
+names it (rerun ``run`` with the same ``--out``; it pretrains only what is missing), as is a
+checkpoint made under another probe protocol. Records: one JSON line per (arm, seed) in
+``<out>/finetune.jsonl``, resumable; the recipe and the probe protocol's hash are hashed into
+``<out>/finetune_protocol.json``, and another recipe in the same ``--out`` is refused.
+``report`` prints the linear-probe and fine-tuning columns in one table.
 """
+# ruff: noqa: C408 (configuration tables are written as dict(key=value))
 from __future__ import annotations
 
 import argparse
@@ -99,6 +118,11 @@ def protocol(args: argparse.Namespace, methods: list[str]) -> dict[str, Any]:
                         for m in methods}}
 
 
+#: the fine-tuning recipe, one for every arm (see the module docstring)
+FINETUNE: dict[str, Any] = dict(epochs=200, lr=1e-2, encoder_lr=5e-3, weight_decay=5e-4,
+                                dropout=0.5, encoder_dropout=0.5)
+
+
 def _init_worker(threads: int) -> None:
     import torch
     torch.set_num_threads(threads)
@@ -109,7 +133,13 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
     """Pretrain (unless a random arm) and probe one (arm, seed)."""
     import torch
 
-    from graphpfm import TrainConfig, Trainer, build_encoder, build_objective, load_dataset
+    from graphpfm import (
+        TrainConfig,
+        Trainer,
+        build_encoder,
+        build_objective,
+        load_dataset,
+    )
     from graphpfm.eval import ProbeConfig, probe
     from graphpfm.train.checkpoint import package_versions
     from graphpfm.utils import seed_everything
@@ -211,32 +241,184 @@ def run_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- fine-tuning
+def encoder_path(out: Path, arm: str, seed: int) -> Path:
+    """Where ``run`` keeps the encoder it pretrained for (``arm``, ``seed``)."""
+    return Path(out) / 'encoders' / f'{arm}-seed{seed}.pt'
+
+
+def finetune_protocol(probe: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
+    """The fine-tuning protocol: the probe run it starts from (its hash names the encoders)
+    and the recipe."""
+    return {'dataset': probe['dataset'], 'features': FEATURES, 'methods': probe['methods'],
+            'seeds': probe['seeds'], 'architectures': probe['architectures'],
+            'probe_protocol_hash': _hash({k: v for k, v in probe.items() if k != 'seeds'}),
+            'recipe': recipe, 'selection': 'test at the best validation epoch (ties: earlier)'}
+
+
+def finetune_arm(task: dict[str, Any]) -> dict[str, Any]:
+    """Fine-tune one (arm, seed): the saved pretrained encoder, or for a ``random-`` arm a
+    fresh encoder of that architecture, with a linear head on every node."""
+    import torch
+
+    from graphpfm import build_encoder, load_dataset, load_encoder
+    from graphpfm.eval import FinetuneConfig, finetune
+    from graphpfm.train.checkpoint import package_versions
+
+    arm, seed, recipe = task['arm'], task['seed'], task['recipe']
+    bundle = normalise_features(load_dataset(task['dataset'], root=task['root'],
+                                             progress=False))
+    pretrained = not arm.startswith('random-')
+    if pretrained:
+        path = task['checkpoint']
+
+        def make(_seed: int) -> Any:
+            return load_encoder(path, dropout=recipe['encoder_dropout'])
+    else:
+        arch = dict(ARCHITECTURES[arm[len('random-'):]])
+        name = arch.pop('name')
+        arch['dropout'] = recipe['encoder_dropout']
+
+        def make(_seed: int) -> Any:  # called by finetune right after seed_everything(seed)
+            return build_encoder(name, in_channels=bundle.dataset.num_features, **arch)
+    config = FinetuneConfig(epochs=recipe['epochs'], lr=recipe['lr'],
+                            encoder_lr=recipe['encoder_lr'],
+                            weight_decay=recipe['weight_decay'], dropout=recipe['dropout'],
+                            seeds=(seed,), device=task['device'], node_batch_size=0)
+    start, cpu = time.perf_counter(), time.process_time()
+    result = finetune(bundle, make, config)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    run = result.runs[0]
+    return {'arm': arm, 'seed': seed, 'dataset': bundle.name, 'metric': result.metric,
+            'pretrained': pretrained, 'checkpoint': task.get('checkpoint'),
+            'best_epoch': run['best_epoch'], 'best_valid': run['best_valid'],
+            'test_at_best_valid': run['test_at_best_valid'], 'curves': run['curves'],
+            'finetune_config': result.config, 'wall_s': round(wall, 2),
+            'cpu_s': round(cpu, 2), 'versions': package_versions(),
+            'threads': torch.get_num_threads(), 'protocol_hash': task['hash']}
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    """Fine-tune every (arm, seed) of the probe run in ``args.out`` (resumable)."""
+    from graphpfm.train import load_checkpoint
+    out = Path(args.out)
+    state = out / 'protocol.json'
+    if not state.is_file():
+        raise SystemExit(f'error: {state} not found: run `python -m benchmarks.node_probe run '
+                         f'--out {out}` first (it pretrains and saves the encoders)')
+    probe = json.loads(state.read_text())
+    recipe = {**FINETUNE, **{k: getattr(args, k) for k in FINETUNE
+                             if getattr(args, k, None) is not None}}
+    proto = finetune_protocol(probe, recipe)
+    seeds = proto['seeds'] if args.seeds is None else proto['seeds'][:args.seeds]
+    h = _hash({k: v for k, v in proto.items() if k != 'seeds'})
+    fstate = out / 'finetune_protocol.json'
+    if fstate.is_file():
+        before = json.loads(fstate.read_text())
+        if before.get('hash') != h:
+            raise SystemExit(f'error: {out} holds fine-tuning records under another recipe or '
+                             f'probe protocol; see {fstate}')
+    fstate.write_text(json.dumps({**proto, 'hash': h}, indent=1))
+    path = out / 'finetune.jsonl'
+    done = set()
+    for r in _read_jsonl(path):
+        if r['protocol_hash'] != h:
+            raise SystemExit(f'error: {path} holds a record made under another protocol')
+        done.add((r['arm'], r['seed']))
+    arms = arms_for(probe['methods'])
+    missing, stale = [], []
+    for arm in probe['methods']:
+        for s in seeds:
+            ckpt = encoder_path(out, arm, s)
+            if (arm, s) in done:
+                continue
+            if not ckpt.is_file():
+                missing.append(str(ckpt))
+            elif load_checkpoint(ckpt).get('extra', {}).get('protocol_hash') != \
+                    proto['probe_protocol_hash']:
+                stale.append(str(ckpt))
+    if missing:
+        raise SystemExit(f'error: {len(missing)} pretrained encoder checkpoint(s) missing, e.g. '
+                         f"{', '.join(missing[:3])}: rerun `python -m benchmarks.node_probe run` "
+                         f'with the same --out (it pretrains only what is missing), or fine-tune '
+                         f'fewer seeds with --seeds')
+    if stale:
+        raise SystemExit(f"error: encoder checkpoint(s) {', '.join(stale[:3])} were made under "
+                         f'another probe protocol than {state}')
+    root = args.root or os.environ.get('GRAPHPFM_DATA')
+    tasks = [{'arm': a, 'seed': s, 'dataset': probe['dataset'], 'root': root,
+              'device': args.device, 'hash': h, 'recipe': recipe,
+              'checkpoint': None if a.startswith('random-') else str(encoder_path(out, a, s))}
+             for a in arms for s in seeds if (a, s) not in done]
+    log.info('%d (arm, seed) fine-tunings to do', len(tasks))
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    if tasks:
+        with ProcessPoolExecutor(args.jobs, initializer=_init_worker,
+                                 initargs=(threads,)) as pool, path.open('a') as f:
+            futures = [pool.submit(finetune_arm, t) for t in tasks]
+            for fut in as_completed(futures):
+                rec = fut.result()
+                f.write(json.dumps(rec) + '\n')
+                f.flush()
+                log.info('%s seed %d: fine-tuned test %s %.4f at epoch %d (%.0f s)', rec['arm'],
+                         rec['seed'], rec['metric'], rec['test_at_best_valid'],
+                         rec['best_epoch'], rec['wall_s'])
+    sys.stdout.write(report(out, partial=len(seeds) < len(proto['seeds'])) + '\n')
+    return 0
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def report(out: Path, partial: bool = False) -> str:
-    """Markdown table: arm, linear-probe test metric mean ± std (ddof=0) over seeds, the
-    published figure, pretraining epochs and mean pretraining time."""
+    """Markdown table: arm, linear-probe and fine-tuning test metric, mean ± std (ddof=0)
+    over seeds, the published (linear-probe) figure, pretraining epochs and mean pretraining
+    time. Missing records are an error unless ``partial``; the fine-tuning column reads
+    "not run" until ``finetune`` has been started in ``out``."""
     import numpy as np
     proto = json.loads((out / 'protocol.json').read_text())
-    records = [json.loads(line) for line in (out / 'records.jsonl').read_text().splitlines()
-               if line.strip()]
+    records = _read_jsonl(out / 'records.jsonl')
+    fstate = out / 'finetune_protocol.json'
+    fine = None
+    if fstate.is_file():
+        fh = json.loads(fstate.read_text())['hash']
+        fine = [r for r in _read_jsonl(out / 'finetune.jsonl') if r['protocol_hash'] == fh]
     seeds = proto['seeds']
-    lines = [f"| arm | {proto['dataset']} linear probe (test {records[0]['metric'] if records else '?'}, %) "
-             '| published | epochs | pretraining s/seed | seeds |', '|---|---|---|---|---|---|']
-    missing = []
+    metric = records[0]['metric'] if records else '?'
+    lines = [(f"| arm | {proto['dataset']} linear probe (test {metric}, %) "
+             f"| {proto['dataset']} fine-tune (test {metric}, %) | published (linear probe) "
+             '| epochs | pretraining s/seed | seeds (probe, fine-tune) |'),
+             '|---|---|---|---|---|---|---|']
+    missing: list[tuple[str, str, int]] = []
+
+    def cell(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return '—'
+        vals = np.array([r['test_at_best_valid'] for r in rows], dtype=float) * 100
+        return f'{vals.mean():.1f} ± {vals.std():.1f}'
+
     for arm in arms_for(proto['methods']):
         rows = [r for r in records if r['arm'] == arm and r['seed'] in seeds]
         got = {r['seed'] for r in rows}
-        missing += [(arm, s) for s in seeds if s not in got]
-        if not rows:
-            lines.append(f'| {arm} | — | | | | 0/{len(seeds)} |')
-            continue
-        vals = np.array([r['test_at_best_valid'] for r in rows], dtype=float) * 100
+        missing += [('probe', arm, s) for s in seeds if s not in got]
+        if fine is None:
+            ft, ft_seeds = 'not run', '—'
+        else:
+            frows = [r for r in fine if r['arm'] == arm and r['seed'] in seeds]
+            fgot = {r['seed'] for r in frows}
+            missing += [('fine-tune', arm, s) for s in seeds if s not in fgot]
+            ft, ft_seeds = cell(frows), f'{len(frows)}/{len(seeds)}'
         pub = METHODS[arm]['published'] if arm in METHODS else ''
-        lines.append(f"| {arm} | {vals.mean():.1f} ± {vals.std():.1f} | {pub} | "
-                     f"{rows[0]['epochs']} | {np.mean([r['pretrain_seconds'] for r in rows]):.0f}"
-                     f" | {len(rows)}/{len(seeds)} |")
+        epochs = rows[0]['epochs'] if rows else ''
+        secs = f"{np.mean([r['pretrain_seconds'] for r in rows]):.0f}" if rows else ''
+        lines.append(f'| {arm} | {cell(rows)} | {ft} | {pub} | {epochs} | {secs} | '
+                     f'{len(rows)}/{len(seeds)}, {ft_seeds} |')
     if missing and not partial:
-        raise SystemExit(f'error: {len(missing)} (arm, seed) records missing in {out}, e.g. '
-                         f'{missing[:5]}; rerun, or report --partial')
+        raise SystemExit(f'error: {len(missing)} (table, arm, seed) records missing in {out}, '
+                         f'e.g. {missing[:5]}; rerun `run` / `finetune`, or report --partial')
     return '\n'.join(lines)
 
 
@@ -255,6 +437,18 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument('--jobs', type=int, default=1)
     r.add_argument('--threads', type=int, default=None)
     r.add_argument('--out', required=True)
+    f = sub.add_parser('finetune', help='fine-tune the saved encoders and the random arms '
+                       '(resumable)')
+    f.add_argument('--out', required=True, help='the --out of a `run`')
+    f.add_argument('--seeds', type=int, default=None,
+                   help="the first N of the run's seeds (default: all)")
+    for k, v in FINETUNE.items():
+        f.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=None,
+                       help=f'(default: {v})')
+    f.add_argument('--root', default=None)
+    f.add_argument('--device', default='cpu')
+    f.add_argument('--jobs', type=int, default=1)
+    f.add_argument('--threads', type=int, default=None)
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true')
@@ -262,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s: %(message)s')
     if args.command == 'run':
         return run_benchmark(args)
+    if args.command == 'finetune':
+        return run_finetune(args)
     sys.stdout.write(report(Path(args.out), partial=args.partial) + '\n')
     return 0
 

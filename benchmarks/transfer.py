@@ -1,9 +1,15 @@
 """Transfer benchmark: pretrain each objective, fine-tune on downstream molecule datasets, and
 always compare with the same fine-tuning recipe from random initialisation, in one run.
 
-    python -m benchmarks.transfer run --profile small --out benchmarks/results/transfer-small \\
-        --jobs 2
-    python -m benchmarks.transfer report --out benchmarks/results/transfer-small
+    python -m benchmarks.transfer plan --profile quick --jobs 2      # predicted cost, runs nothing
+    python -m benchmarks.transfer run --profile quick --jobs 2 \\
+        --out benchmarks/results/transfer-quick
+    python -m benchmarks.transfer report --out benchmarks/results/transfer-quick --timing \\
+        --figure benchmarks/results/transfer-quick/table.png
+
+Profiles: ``quick`` (every registered graph-level objective, scaled to about 72 minutes on 2 CPU
+cores by the calibration in :data:`COSTS`; see its entry in :data:`PROFILES`), ``full``
+(Hu et al.'s protocol, meant for a GPU) and ``small`` (the first measurement of issues 3-4).
 
 ``run`` is resumable: every (arm, dataset, seed) fine-tuning is one JSON line in
 ``<out>/records.jsonl``, written as soon as it finishes, and pretrained checkpoints stay in
@@ -16,12 +22,16 @@ initialisation, the head and the training-set order; the test score reported is 
 epoch of best *validation* score (ties: the earlier epoch); the validation split is used for
 nothing else; splits are OGB's scaffold splits from the dataset files. The no-pretraining arm
 (``scratch``) uses the identical recipe and seeds. Datasets absent under the data root are
-reported and skipped, never faked.
+reported and skipped, never faked. Tasks with a single class in a split are left out of the
+metric as OGB's Evaluator does; each record lists them and ``report`` counts them.
 
 ``--jobs N`` runs N pretrainings / fine-tunings at once in worker processes with
 ``--threads`` torch threads each (default: cores // jobs). On 2 cores, two single-threaded
-fine-tunings at batch 32 do about 1.33x the work of one two-threaded one.
+fine-tunings at batch 32 do about 1.33x the work of one two-threaded one; and on a machine
+that is busy already, two threads per job are much slower than one (each thread waits for the
+other): pass ``--threads 1``.
 """
+# ruff: noqa: C408 (configuration tables are written as dict(key=value))
 from __future__ import annotations
 
 import argparse
@@ -102,14 +112,37 @@ PROFILES: dict[str, dict[str, Any]] = {
                               'supervised', 'graphcl', 'graphmae', 'simgrace'],
                   datasets=['ogbg-molbbbp', 'ogbg-molbace', 'ogbg-moltox21'], seeds=[0, 1, 2],
                   corpus_limit=100_000, pretrain_epochs=2, finetune_epochs=30),
-    # Hu et al.'s protocol on MOSES's 1.58M training molecules (they used 2M ZINC15): meant for
-    # a GPU.
+    # Hu et al.'s protocol on MOSES's 1.58M training molecules (they used 2M ZINC15), for every
+    # registered graph-level objective (Hu et al.'s five, then GraphCL, GraphMAE, SimGRACE):
+    # meant for a GPU.
     'full': dict(objectives=['attr_masking', 'context_pred', 'edge_pred', 'infomax',
-                             'supervised'],
+                             'supervised', 'graphcl', 'graphmae', 'simgrace'],
                  datasets=list(MOLECULE_BENCHMARK), seeds=list(range(10)),
                  corpus_limit=1_584_663, pretrain_epochs=100, supervised_epochs=100,
                  finetune_epochs=100),
+    # The same protocol scaled to 2 CPU cores (2 single-threaded jobs), sized with COSTS (CPU ms
+    # per graph, measured by `calibrate`; see benchmarks/README.md). Fine-tuning is ~90% of the
+    # cost: one (arm, seed) epoch over the five datasets here is 1631 x 0.72 + 1210 x 0.64 +
+    # 6264 x 0.40 + 6860 x 0.93 + 32901 x 0.75 ms = 35.5 s (HIV 24.7 s); x 8 epochs x 9 arms
+    # x 3 seeds = 7,740 s of one core = 65 min on two jobs. Pretraining: 50,000 x 4 x 2.41 ms
+    # (seven MOSES arms) + supervised 79 s = 9.4 min of one core, 4.8 min on two jobs. With the
+    # featurisation (21 s) and the model cards' overlap (94 s): 72 min in all (`plan`), under
+    # the 90-min target. One recipe for every dataset (no fewer epochs for HIV); GIN 5 x 300
+    # (4.19 ms per graph) would allow one fine-tuning epoch, 3 x 128 six.
+    'quick': dict(objectives=['attr_masking', 'context_pred', 'edge_pred', 'infomax',
+                              'supervised', 'graphcl', 'graphmae', 'simgrace'],
+                  datasets=list(MOLECULE_BENCHMARK), seeds=[0, 1, 2], num_layers=3,
+                  hidden_channels=64, corpus_limit=50_000, pretrain_epochs=4,
+                  supervised_epochs=20, finetune_epochs=8),
 }
+
+
+def graph_objectives() -> list[str]:
+    """The graph-level objectives in graphpfm's registry (sorted). Profiles list theirs
+    explicitly, so that a recorded protocol does not change when an objective is registered; a
+    test checks the ``quick`` and ``full`` lists against this."""
+    from graphpfm.objectives import OBJECTIVES
+    return [n for n in OBJECTIVES.names() if getattr(OBJECTIVES.get(n), 'level', None) == 'graph']
 
 
 def protocol_hash(d: dict[str, Any]) -> str:
@@ -119,9 +152,9 @@ def protocol_hash(d: dict[str, Any]) -> str:
 def git_commit() -> str | None:
     try:
         out = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=10)
+                             check=False, cwd=Path(__file__).resolve().parent, timeout=10)
         dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
-                               capture_output=True, text=True,
+                               capture_output=True, text=True, check=False,
                                cwd=Path(__file__).resolve().parent, timeout=10)
         return out.stdout.strip() + ('-dirty' if dirty.stdout.strip() else '') or None
     except (OSError, subprocess.SubprocessError):
@@ -171,12 +204,12 @@ def pretrain_arm(task: dict[str, Any]) -> dict[str, Any]:
             argv += ['--limit', str(key['limit'])]
     for name, value in key['options'].items():
         argv += [f"--{name.replace('_', '-')}", str(value)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     run(argv)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     (out / 'protocol.json').write_text(json.dumps({'hash': task['hash'], 'key': key,
-                                                   'wall_s': wall}, indent=1))
-    return {'arm': arm, 'wall_s': wall}
+                                                   'wall_s': wall, 'cpu_s': cpu}, indent=1))
+    return {'arm': arm, 'wall_s': wall, 'cpu_s': cpu}
 
 
 _BUNDLES: dict[str, Any] = {}
@@ -209,20 +242,22 @@ def finetune_one(task: dict[str, Any]) -> dict[str, Any]:
     config = FinetuneConfig(epochs=proto['finetune_epochs'],
                             batch_size=proto['finetune_batch_size'], lr=proto['finetune_lr'],
                             pool=proto['pool'], seeds=(seed,), device=task['device'])
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = finetune(bundle, make, config)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     run = result.runs[0]
     return {
         'arm': arm, 'dataset': dataset, 'seed': seed, 'hash': task['hash'],
         'metric': result.metric, 'higher_is_better': result.higher_is_better,
         'best_epoch': run['best_epoch'], 'best_valid': run['best_valid'],
         'test_at_best_valid': run['test_at_best_valid'], 'curves': run['curves'],
-        'skipped_tasks': result.skipped_tasks, 'finetune_config': result.config,
+        'skipped_tasks': result.skipped_tasks, 'num_tasks': int(bundle.num_tasks),
+        'split_sizes': {k: int(v.numel()) for k, v in bundle.split_idx.items()},
+        'finetune_config': result.config,
         'protocol': task['key'], 'checkpoint': task.get('checkpoint'),
         'git_commit': task['git_commit'], 'versions': package_versions(),
         'hardware': hardware(torch.get_num_threads()), 'wall_s': round(wall, 2),
-        'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+        'cpu_s': round(cpu, 2), 'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
     }
 
 
@@ -273,8 +308,8 @@ def write_model_card(adir: Path, overlap: dict[str, dict[str, int]]) -> dict[str
              f"- encoder: {card['encoder']['name']} {card['encoder']['kwargs']}",
              f"- corpus: {card['corpus']['corpus']}, {card['corpus']['num_graphs']} molecules",
              f"- featuriser: {card['featuriser']}",
-             f"- training: {card['training']['epochs']} epochs, {card['training']['wall_s']} s; "
-             f"loss per epoch {', '.join(f'{v:.4f}' for v in card['training']['loss_per_epoch'])}"]
+             (f"- training: {card['training']['epochs']} epochs, {card['training']['wall_s']} s; "
+             f"loss per epoch {', '.join(f'{v:.4f}' for v in card['training']['loss_per_epoch'])}")]
     if card['leakage_control']:
         lc = card['leakage_control']
         lines.append(f"- leakage control: removed {lc.get('removed')} molecules found in the "
@@ -282,8 +317,8 @@ def write_model_card(adir: Path, overlap: dict[str, dict[str, int]]) -> dict[str
                      f"{', '.join(lc.get('downstream', []))}")
     lines += ['', '| downstream | train | valid | test |', '|---|---:|---:|---:|']
     lines += [f"| {d} | {v['train']} | {v['valid']} | {v['test']} |" for d, v in overlap.items()]
-    lines += ['', 'Counts: distinct corpus molecules (InChIKey) found in each split, before any '
-              'leakage control.', f"versions: {card['versions']}"]
+    lines += ['', ('Counts: distinct corpus molecules (InChIKey) found in each split, before any '
+              'leakage control.'), f"versions: {card['versions']}"]
     (adir / 'model_card.md').write_text('\n'.join(lines) + '\n')
     return card
 
@@ -367,6 +402,19 @@ def run_benchmark(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     arms, datasets = plan(proto, root)
+    left_out = [o for o in graph_objectives() if o not in proto.objectives]
+    if args.profile and not args.objectives and left_out:
+        log.warning("registered graph-level objective(s) %s are not in profile '%s': add them "
+                    'to its list (a new protocol) or name them with --objectives',
+                    ', '.join(left_out), args.profile)
+    key = size_key(proto.num_layers, proto.hidden_channels)
+    if key in COSTS:
+        e = estimate(replace(proto, datasets=datasets), train_sizes(datasets, root),
+                     jobs=max(1, args.jobs))
+        log.info('estimated (calibration of gin %s, %d jobs): pretraining %s, fine-tuning %s, '
+                 'total %s of wall time, if nothing is done yet', key, e['jobs'],
+                 _hms(e['wall_s']['pretrain']), _hms(e['wall_s']['finetune']),
+                 _hms(e['total_wall_s']))
     requested = list(proto.datasets)
     proto = replace(proto, datasets=datasets)  # supervised pretraining excludes these
     state = {**asdict(proto), 'requested_datasets': requested, 'present_datasets': datasets}
@@ -378,8 +426,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
         differ = sorted(k for k in set(state) | set(before)
                         if k != 'objectives' and state.get(k) != before.get(k))
         if differ:
-            raise SystemExit(f"error: {out} holds a run under another protocol ({', '.join(differ)} "
-                             f'differ; see {state_path}). Use a new --out, or the same flags')
+            raise SystemExit(f'error: {out} holds a run under another protocol '
+                             f"({', '.join(differ)} differ; see {state_path}). Use a new "
+                             '--out, or the same flags')
         state['objectives'] = before['objectives'] + [
             o for o in proto.objectives if o not in before['objectives']]
     state_path.write_text(json.dumps(state, indent=1))
@@ -511,6 +560,111 @@ def report(out: Path, partial: bool = False) -> str:
             means.append(vals.mean())
         avg = f'{100 * np.mean(means):.1f}' if complete else '—'
         lines.append(f'| {arm} | ' + ' | '.join(row) + f' | {avg} |')
+    skipped = skipped_tasks_table(records, datasets)
+    if skipped:
+        lines += ['', skipped]
+    return '\n'.join(lines)
+
+
+def skipped_tasks_table(records: list[dict[str, Any]], datasets: list[str]) -> str:
+    """Per dataset, the tasks the metric leaves out of each split because the split holds a
+    single class for them (OGB's Evaluator skips such tasks for ROC-AUC and AP, and fails
+    when none is left; so does :func:`graphpfm.eval.finetune`). They depend on the split's
+    labels only, so every record of a dataset must agree; empty if no record carries them."""
+    seen: dict[str, tuple[Any, Any]] = {}
+    for r in records:
+        if r['dataset'] not in datasets or 'skipped_tasks' not in r:
+            continue
+        got = ({k: sorted(v) for k, v in r['skipped_tasks'].items()}, r.get('num_tasks'))
+        if seen.setdefault(r['dataset'], got)[0] != got[0]:
+            raise SystemExit(f"error: records of {r['dataset']} disagree on the tasks left out "
+                             f"of the metric ({seen[r['dataset']][0]} vs {got[0]}): the data "
+                             'changed between runs')
+    if not seen:
+        return ''
+    lines = [('Tasks left out of the metric (a single class in the split, as OGB\'s Evaluator '
+             'does):'), '', '| dataset | tasks | valid | test |', '|---|---:|---:|---:|']
+    for d in datasets:
+        if d in seen:
+            sk, n = seen[d]
+            lines.append(f"| {d} | {n if n is not None else '?'} | "
+                         f"{len(sk.get('valid', []))} | {len(sk.get('test', []))} |")
+    return '\n'.join(lines)
+
+
+def timing(out: Path, jobs: int = 2, root: str | None = None) -> str:
+    """How long each phase of the run in ``out`` took (pretraining per arm, fine-tuning per
+    dataset; CPU seconds of the job where recorded, else wall seconds), the cost per graph
+    this implies, and the estimated duration of the ``full`` profile on this machine: the
+    calibrated cost of ``full``'s encoder (:data:`COSTS`) scaled by how this run's measured
+    costs compare with the calibration of its own encoder."""
+    import numpy as np
+    proto = json.loads((out / 'protocol.json').read_text())
+    datasets, seeds = proto['present_datasets'], proto['seeds']
+    arms = [SCRATCH, *proto['objectives']]
+    key = size_key(proto['num_layers'], proto['hidden_channels'])
+    costs = COSTS.get(key)
+    lines = [(f'Phase timing of {out} (gin {key}; CPU s of the job where recorded, else wall '
+             's)'), '', '| phase | graphs x epochs | time | ms per graph-epoch | calibrated ms |',
+             '|---|---:|---:|---:|---:|']
+    ratios: dict[str, list[float]] = {'pretrain': [], 'finetune': []}
+    for arm in arms[1:]:
+        adir = out / 'pretrain' / arm.replace('+', '_plus_')
+        if not (adir / 'protocol.json').is_file() or not (adir / 'model_card.json').is_file():
+            lines.append(f'| pretrain {arm} | | not done | | |')
+            continue
+        run = json.loads((adir / 'protocol.json').read_text())
+        card = json.loads((adir / 'model_card.json').read_text())
+        work = int(card['corpus']['num_graphs']) * int(card['training']['epochs'])
+        t = run.get('cpu_s', run['wall_s'])
+        ms = 1e3 * t / work
+        cal = ''
+        if costs:
+            c = sum(costs['pretrain_ms'][p] for p in arm.split('+'))
+            setup = costs['supervised_setup_s'] if arm == 'supervised' else 0.0
+            ratios['pretrain'].append(t / (work * c / 1e3 + setup))
+            cal = f'{c:.3f}'
+        lines.append(f'| pretrain {arm} | {work:,} | {_hms(t)} | {ms:.3f} | {cal} |')
+    records = [r for r in read_records(out / 'records.jsonl')
+               if r['dataset'] in datasets and r['seed'] in seeds and r['arm'] in arms]
+    sizes = {}
+    for d in datasets:
+        rs = [r for r in records if r['dataset'] == d]
+        if not rs:
+            lines.append(f'| fine-tune {d} | | not done | | |')
+            continue
+        n = next((r['split_sizes']['train'] for r in rs if r.get('split_sizes')), None)
+        n = n or train_sizes([d], root)[d]
+        sizes[d] = n
+        epochs = len(rs[0]['curves']['valid'])
+        t = float(np.sum([r.get('cpu_s', r['wall_s']) for r in rs]))
+        work = n * epochs * len(rs)
+        cal = ''
+        if costs:
+            c = costs['finetune_ms'].get(d, costs['finetune_ms']['default'])
+            ratios['finetune'].append(t / (len(rs) * (work / len(rs) * c / 1e3
+                                                      + costs['finetune_setup_s'])))
+            cal = f'{c:.3f}'
+        lines.append(f'| fine-tune {d} ({len(rs)} runs, {_hms(t / len(rs))} each) | '
+                     f'{work:,} | {_hms(t)} | {1e3 * t / work:.3f} | {cal} |')
+    total = sum(r.get('cpu_s', r['wall_s']) for r in records)
+    lines.append(f'| fine-tuning, all | | {_hms(total)} | | |')
+    full = Protocol(**PROFILES['full'])
+    fsizes = train_sizes(list(full.datasets), root)
+    base = estimate(full, fsizes, jobs=jobs)
+    scale = {k: float(np.mean(v)) if v else 1.0 for k, v in ratios.items()}
+    pre = sum(base['pretrain_cpu_s'].values()) * scale['pretrain']
+    fine = sum(base['finetune_cpu_s'].values()) * scale['finetune']
+    wall = (base['wall_s']['pretrain'] * scale['pretrain'] + base['wall_s']['finetune']
+            * scale['finetune'] + base['wall_s']['featurise'] + base['wall_s']['model_cards'])
+    how = (f"measured/calibrated: pretraining x{scale['pretrain']:.2f}, fine-tuning "
+           f"x{scale['finetune']:.2f}" if costs else
+           f'this run\'s encoder ({key}) is not calibrated: calibration only')
+    lines += ['', (f"Estimated `full` on this machine (gin {base['encoder']}, "
+              f"{len(full.objectives)} objectives + scratch, {len(full.datasets)} datasets, "
+              f'{len(full.seeds)} seeds, {jobs} single-threaded jobs; {how}): pretraining '
+              f'{_hms(pre)} and fine-tuning {_hms(fine)} of one core, about {_hms(wall)} of '
+              'wall time. On one GPU: not measured here.')]
     return '\n'.join(lines)
 
 
@@ -551,11 +705,324 @@ def figure(out: Path, path: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('run', help='pretrain + fine-tune (resumable)')
+# ----------------------------------------------------------------------------- cost estimate
+#: OGB's molecule datasets: ``(graphs, training graphs of OGB's scaffold split)``. Read from
+#: the split files for the five present on this machine; ``molsider``, ``molclintox`` and
+#: ``molmuv`` (absent here) are given 80% of their graphs (OGB's scaffold-split cut-off), for
+#: cost estimates only.
+MOLECULE_SIZES: dict[str, tuple[int, int]] = {
+    'ogbg-molbbbp': (2039, 1631), 'ogbg-molbace': (1513, 1210),
+    'ogbg-moltox21': (7831, 6264), 'ogbg-moltoxcast': (8576, 6860),
+    'ogbg-molhiv': (41127, 32901), 'ogbg-molsider': (1427, 1141),
+    'ogbg-molclintox': (1477, 1181), 'ogbg-molmuv': (93087, 74469)}
+#: MOSES's training molecules (the ``full`` corpus)
+MOSES_TRAIN = 1_584_663
+#: ``ogbg-moltoxcast`` after leakage control against the valid/test splits of the five
+#: datasets present here (measured; ``supervised``'s corpus)
+SUPERVISED_GRAPHS = 6640
+
+#: Measured costs on this machine (2-core Intel Xeon, 1 torch thread per job, float32), CPU
+#: seconds of one single-threaded job, from ``python -m benchmarks.transfer calibrate``
+#: (see :func:`calibrate`), by encoder size ``'<layers>x<hidden>'``: ``pretrain_ms`` per
+#: molecule per epoch (batch 256) by objective; ``finetune_ms`` per *training* graph per
+#: epoch (batch 32; the valid and test splits, a quarter of the training size, scored every
+#: epoch), by dataset with a ``'default'``; ``finetune_setup_s`` per fine-tuning run;
+#: ``supervised_setup_s`` the leakage control of the supervised corpus per pretraining.
+#: Measured on 2026-11-29 beside two long benchmark runs (2 cores busy): the CPU time of a
+#: single-threaded job does not count the time others hold its core, but shared caches still
+#: slow it; the reference workload (:func:`_reference_workload`) ran at 0.85 to 1.73 times its
+#: free-machine CPU time during the calibration. Where a cost was measured two or three times
+#: (3x64: bbbp 0.55-0.72, HIV 0.51-0.75, ToxCast 0.90-0.93; supervised, dominated by the
+#: leakage control, varied most) the largest is kept, so these are upper estimates of a free
+#: machine. ``finetune_ms`` of the larger encoders was measured on bbbp only (``'default'``).
+COSTS: dict[str, dict[str, Any]] = {
+    '3x64': {'pretrain_ms': {'attr_masking': 0.284, 'context_pred': 0.221, 'edge_pred': 0.292,
+                             'infomax': 0.264, 'supervised': 0.47, 'graphcl': 0.50,
+                             'graphmae': 0.47, 'simgrace': 0.39},
+             'supervised_setup_s': 17.0,
+             'finetune_ms': {'ogbg-molbbbp': 0.72, 'ogbg-molbace': 0.64, 'ogbg-moltox21': 0.40,
+                             'ogbg-moltoxcast': 0.93, 'ogbg-molhiv': 0.75, 'default': 0.75},
+             'finetune_setup_s': 0.5},
+    '3x128': {'pretrain_ms': {'attr_masking': 0.519, 'context_pred': 0.425, 'edge_pred': 0.600,
+                              'infomax': 0.546, 'supervised': 0.80, 'graphcl': 1.159,
+                              'graphmae': 0.944, 'simgrace': 0.875},
+              'supervised_setup_s': 17.0, 'finetune_ms': {'default': 0.99},
+              'finetune_setup_s': 0.5},
+    '5x128': {'pretrain_ms': {'attr_masking': 0.916, 'context_pred': 0.649, 'edge_pred': 1.087,
+                              'infomax': 1.122, 'supervised': 1.14, 'graphcl': 1.326,
+                              'graphmae': 1.062, 'simgrace': 1.229},
+              'supervised_setup_s': 17.0, 'finetune_ms': {'default': 1.39},
+              'finetune_setup_s': 0.5},
+    '5x300': {'pretrain_ms': {'attr_masking': 3.346, 'context_pred': 2.296, 'edge_pred': 3.195,
+                              'infomax': 3.167, 'supervised': 2.34, 'graphcl': 4.494,
+                              'graphmae': 3.660, 'simgrace': 4.082},
+              'supervised_setup_s': 17.0, 'finetune_ms': {'default': 4.19},
+              'finetune_setup_s': 0.5},
+}
+#: machine-wide costs: featurisation (in-process rate, molecules/s) and the InChIKeys of the
+#: model cards' overlap table (molecules/s)
+#: The reference workload's free-machine rate: ``smiles2graph`` on the first MOSES molecules in
+#: process, nothing else running (``benchmarks/results/featurize.jsonl``)
+FEATURISE_MOL_PER_S = REFERENCE_MOL_PER_S = 2379
+INCHIKEY_MOL_PER_S = 1900.0
+
+
+def size_key(num_layers: int, hidden_channels: int) -> str:
+    return f'{num_layers}x{hidden_channels}'
+
+
+def train_sizes(datasets: list[str], root: str | None = None) -> dict[str, int]:
+    """Training graphs per dataset: from OGB's split files when present, else
+    :data:`MOLECULE_SIZES`."""
+    out = {}
+    for d in datasets:
+        n = None
+        try:
+            from graphpfm.datasets.ogb_graph import find_ogb_dir, read_split
+            found = find_ogb_dir(d, root)
+            if found is not None:
+                n = int(read_split(found / 'split' / 'scaffold')['train'].numel())
+        except (KeyError, ValueError, OSError):
+            n = None
+        if n is None:
+            if d not in MOLECULE_SIZES:
+                raise SystemExit(f"error: no size known for dataset '{d}'; known: "
+                                 f"{', '.join(MOLECULE_SIZES)}")
+            n = MOLECULE_SIZES[d][1]
+        out[d] = n
+    return out
+
+
+def _makespan(durations: list[float], jobs: int) -> float:
+    """Wall time of tasks handed, in order, to the first free of ``jobs`` workers (as the
+    process pool does)."""
+    free = [0.0] * max(1, jobs)
+    for d in durations:
+        i = min(range(len(free)), key=free.__getitem__)
+        free[i] += d
+    return max(free)
+
+
+def estimate(proto: Protocol, sizes: dict[str, int], jobs: int = 2,
+             costs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Predicted cost of a run of ``proto`` on ``sizes`` (``{dataset: training graphs}``)
+    with ``jobs`` single-threaded workers, from :data:`COSTS`: CPU seconds per pretraining
+    arm and per fine-tuning dataset, and the wall time of each phase (featurisation and the
+    model cards' overlap in the parent; pretraining and fine-tuning as the pool schedules
+    them)."""
+    key = size_key(proto.num_layers, proto.hidden_channels)
+    costs = COSTS.get(key) if costs is None else costs
+    if costs is None:
+        raise SystemExit(f'error: no calibration for encoder {key}; calibrated: '
+                         f"{', '.join(COSTS)} (python -m benchmarks.transfer calibrate)")
+    corpus = proto.corpus_limit or MOSES_TRAIN
+    pre: dict[str, float] = {}
+    for arm in proto.objectives:
+        ms = sum(costs['pretrain_ms'][p] for p in arm.split('+'))
+        if arm == 'supervised':
+            pre[arm] = (SUPERVISED_GRAPHS * proto.supervised_epochs * ms / 1e3
+                        + costs['supervised_setup_s'])
+        else:
+            pre[arm] = corpus * proto.pretrain_epochs * ms / 1e3
+    arms = [SCRATCH, *proto.objectives]
+    run_cost = {d: proto.finetune_epochs * n * costs['finetune_ms'].get(
+        d, costs['finetune_ms']['default']) / 1e3 + costs['finetune_setup_s']
+        for d, n in sizes.items()}
+    fine = {d: len(arms) * len(proto.seeds) * c for d, c in run_cost.items()}
+    # seed-major, dataset, arm: the order of run_benchmark
+    order = [run_cost[d] for _ in proto.seeds for d in sizes for _ in arms]
+    moses_arms = [a for a in proto.objectives if a != 'supervised']
+    downstream = sum(MOLECULE_SIZES.get(d, (n / 0.8, n))[0] for d, n in sizes.items())
+    cards = 0.0
+    if moses_arms:
+        cards += (corpus + downstream) / INCHIKEY_MOL_PER_S
+    if 'supervised' in proto.objectives:
+        cards += (SUPERVISED_GRAPHS + downstream) / INCHIKEY_MOL_PER_S
+    featurise = corpus / FEATURISE_MOL_PER_S if moses_arms else 0.0
+    wall = {'featurise': featurise, 'pretrain': _makespan(list(pre.values()), jobs),
+            'model_cards': cards, 'finetune': _makespan(order, jobs)}
+    return {'encoder': key, 'jobs': jobs, 'pretrain_cpu_s': pre, 'finetune_cpu_s': fine,
+            'finetune_run_s': run_cost, 'wall_s': wall, 'total_wall_s': sum(wall.values()),
+            'total_cpu_s': featurise + cards + sum(pre.values()) + sum(fine.values())}
+
+
+def _hms(seconds: float) -> str:
+    seconds = float(seconds)
+    if seconds >= 2 * 86400:
+        return f'{seconds / 86400:.1f} d'
+    if seconds >= 2 * 3600:
+        return f'{seconds / 3600:.1f} h'
+    if seconds >= 120:
+        return f'{seconds / 60:.1f} min'
+    return f'{seconds:.0f} s'
+
+
+def format_estimate(e: dict[str, Any], proto: Protocol) -> str:
+    """The estimate as a markdown table."""
+    lines = [(f"Estimated cost: encoder gin {e['encoder']}, {e['jobs']} single-threaded jobs "
+             f'(calibrated CPU costs of this machine)'), '',
+             '| phase | CPU (one core) | wall |', '|---|---:|---:|']
+    lines.append(f"| featurise the corpus ({proto.corpus_limit or MOSES_TRAIN:,} molecules, "
+                 f"once) | {_hms(e['wall_s']['featurise'])} | {_hms(e['wall_s']['featurise'])} |")
+    for arm, c in e['pretrain_cpu_s'].items():
+        lines.append(f'| pretrain {arm} | {_hms(c)} | |')
+    lines.append(f"| pretraining, all arms | {_hms(sum(e['pretrain_cpu_s'].values()))} | "
+                 f"{_hms(e['wall_s']['pretrain'])} |")
+    lines.append(f"| model cards (corpus overlap) | {_hms(e['wall_s']['model_cards'])} | "
+                 f"{_hms(e['wall_s']['model_cards'])} |")
+    for d, c in e['finetune_cpu_s'].items():
+        lines.append(f"| fine-tune {d} ({_hms(e['finetune_run_s'][d])} per run) | {_hms(c)} | |")
+    lines.append(f"| fine-tuning, all | {_hms(sum(e['finetune_cpu_s'].values()))} | "
+                 f"{_hms(e['wall_s']['finetune'])} |")
+    lines.append(f"| **total** | {_hms(e['total_cpu_s'])} | **{_hms(e['total_wall_s'])}** |")
+    return '\n'.join(lines)
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    proto = resolve_protocol(args)
+    root = args.root or os.environ.get('GRAPHPFM_DATA')
+    if args.all_datasets:
+        present = list(proto.datasets)
+    else:
+        _, present = plan(proto, root)
+    proto = replace(proto, datasets=present)
+    e = estimate(proto, train_sizes(present, root), jobs=max(1, args.jobs))
+    sys.stdout.write(format_estimate(e, proto) + '\n')
+    return 0
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+def _reference_workload(root: str | None, n: int = 3000, repeat: int = 3) -> dict[str, float]:
+    """Featurise the first ``n`` MOSES molecules in process (best of ``repeat``): the rate by
+    CPU time and by wall time, against :data:`REFERENCE_MOL_PER_S` (how much a busy machine
+    slows a fixed job)."""
+    from graphpfm.datasets import featurize_smiles, read_smiles_file
+    from graphpfm.datasets.corpora import moses_path
+    smiles, _ = read_smiles_file(moses_path(root), limit=n)
+    runs = [_timed(lambda: featurize_smiles(smiles, num_workers=0, progress=False))[1:]
+            for _ in range(repeat)]
+    wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
+    return {'molecules': n, 'cpu_s': round(cpu, 3), 'wall_s': round(wall, 3),
+            'cpu_slowdown': round(REFERENCE_MOL_PER_S * cpu / n, 3),
+            'wall_slowdown': round(REFERENCE_MOL_PER_S * wall / n, 3)}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (e.g. the InChIKey workers of
+    leakage control)."""
+    import resource
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
+
+
+def _timed(fn: Any, *a: Any) -> tuple[Any, float, float]:
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    out = fn(*a)
+    return out, time.perf_counter() - wall, cpu_seconds() - cpu
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    """Measure, on this machine with one torch thread, the CPU seconds of pretraining per
+    molecule (each objective) and of fine-tuning per training graph per epoch (valid + test
+    scored every epoch), for each encoder size; one JSON line per measurement in ``--out``.
+
+    The CPU time of a single-threaded process is what it would take alone on a free core
+    (up to the cache and memory-bandwidth effects of neighbours, which the reference workload
+    measures); wall time is recorded too. Pretraining and fine-tuning go through the
+    benchmark's own :func:`pretrain_arm` and :func:`finetune_one`, so that the measured
+    cost is the run's."""
+    import tempfile
+
+    import torch
+
+    from graphpfm.datasets import load_dataset
+    from graphpfm.train import load_checkpoint
+    torch.set_num_threads(args.threads)
+    root = args.root or os.environ.get('GRAPHPFM_DATA')
+    sizes = [tuple(int(v) for v in s.split('x')) for s in args.sizes.split(',') if s]
+    objectives = [o for o in args.objectives.split(',') if o]
+    datasets = [d for d in args.datasets.split(',') if d]
+    if args.exclude is None:
+        from graphpfm.datasets import available_datasets
+        found = available_datasets(root)
+        args.exclude = ','.join(d for d in MOLECULE_BENCHMARK if found.get(d))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def emit(row: dict[str, Any]) -> None:
+        row = {**row, 'threads': torch.get_num_threads(), 'cpu_count': os.cpu_count(),
+               'time': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
+        with out.open('a') as f:
+            f.write(json.dumps(row) + '\n')
+        sys.stdout.write(json.dumps(row) + '\n')
+        sys.stdout.flush()
+
+    emit({'phase': 'reference', **_reference_workload(root)})
+    if objectives:
+        load_dataset('moses', root=root, limit=args.molecules, progress=False)
+    if args.overlap:  # the model cards' InChIKeys: corpus + every downstream molecule
+        downstream = args.exclude.split(',')
+        _, wall, cpu = _timed(corpus_overlap, 'moses', args.molecules, downstream, root)
+        n = args.molecules + sum(MOLECULE_SIZES[d][0] for d in downstream)
+        emit({'phase': 'overlap', 'molecules': n, 'wall_s': round(wall, 2),
+              'cpu_s': round(cpu, 2), 'mol_per_s': round(n / wall)})
+    for layers, hidden in sizes:
+        proto = Protocol(objectives=objectives, datasets=args.exclude.split(','), seeds=[0],
+                         corpus_limit=args.molecules, pretrain_epochs=1, supervised_epochs=1,
+                         num_layers=layers, hidden_channels=hidden)
+        size = f'{layers}x{hidden}'
+        for arm in objectives:
+            # supervised pays a fixed cost (leakage control) per run: two points separate it
+            cost = {}
+            for epochs in ((1, 3) if arm == 'supervised' else (1,)):
+                p = replace(proto, pretrain_epochs=epochs, supervised_epochs=epochs)
+                key = p.pretrain_key(arm)
+                with tempfile.TemporaryDirectory() as d:
+                    task = {'protocol': asdict(p), 'arm': arm, 'key': key,
+                            'hash': protocol_hash(key), 'out': d, 'root': root,
+                            'device': args.device}
+                    _, wall, cpu = _timed(pretrain_arm, task)
+                    graphs = load_checkpoint(Path(d) / 'checkpoint.pt')['data']['num_graphs']
+                cost[epochs] = (wall, cpu)
+            epoch_cpu = (cost[3][1] - cost[1][1]) / 2 if 3 in cost else cost[1][1]
+            emit({'phase': 'pretrain', 'size': size, 'objective': arm, 'corpus': key['corpus'],
+                  'graphs': graphs, 'cpu_s': {e: round(c, 2) for e, (_, c) in cost.items()},
+                  'wall_s': {e: round(w, 2) for e, (w, _) in cost.items()},
+                  'cpu_per_graph_ms': round(1e3 * epoch_cpu / graphs, 4),
+                  'setup_cpu_s': round(cost[1][1] - epoch_cpu, 2)})
+        for dataset in datasets:
+            if dataset not in _BUNDLES:
+                bundle, wall, cpu = _timed(
+                    lambda d=dataset: load_dataset(d, root=root, progress=False))
+                _BUNDLES[dataset] = bundle
+                emit({'phase': 'load', 'dataset': dataset, 'cpu_s': round(cpu, 2),
+                      'wall_s': round(wall, 2)})
+            n_train = int(_BUNDLES[dataset].split_idx['train'].numel())
+            cost = {}
+            for epochs in (1, 2):
+                p = replace(proto, finetune_epochs=epochs)
+                key = p.finetune_key(SCRATCH)
+                task = {'protocol': asdict(p), 'arm': SCRATCH, 'dataset': dataset, 'seed': 0,
+                        'key': key, 'hash': protocol_hash(key), 'checkpoint': None,
+                        'root': root, 'device': args.device, 'git_commit': None}
+                _, wall, cpu = _timed(finetune_one, task)
+                cost[epochs] = (wall, cpu)
+            epoch_cpu = cost[2][1] - cost[1][1]
+            emit({'phase': 'finetune', 'size': size, 'dataset': dataset, 'train_graphs': n_train,
+                  'eval_graphs': int(_BUNDLES[dataset].split_idx['valid'].numel()
+                                     + _BUNDLES[dataset].split_idx['test'].numel()),
+                  'cpu_s_1_epoch': round(cost[1][1], 2), 'cpu_s_2_epochs': round(cost[2][1], 2),
+                  'wall_s_1_epoch': round(cost[1][0], 2),
+                  'wall_s_2_epochs': round(cost[2][0], 2),
+                  'cpu_per_train_graph_epoch_ms': round(1e3 * epoch_cpu / n_train, 4),
+                  'setup_cpu_s': round(cost[1][1] - epoch_cpu, 2)})
+        emit({'phase': 'reference', **_reference_workload(root)})
+    return 0
+
+
+def _protocol_args(r: argparse.ArgumentParser) -> None:
     r.add_argument('--profile', choices=sorted(PROFILES), default=None)
     r.add_argument('--objectives', default=None, help='comma list (overrides the profile)')
     r.add_argument('--datasets', default=None, help='comma list (overrides the profile)')
@@ -569,23 +1036,65 @@ def main(argv: list[str] | None = None) -> int:
                    help='encoder width (default: 300)')
     r.add_argument('--pretrain-batch-size', type=int, default=None, help='(default: 256)')
     r.add_argument('--finetune-batch-size', type=int, default=None, help='(default: 32)')
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest='command', required=True)
+    r = sub.add_parser('run', help='pretrain + fine-tune (resumable)')
+    _protocol_args(r)
     r.add_argument('--root', default=None, help='data root (default: $GRAPHPFM_DATA)')
     r.add_argument('--device', default='cpu')
     r.add_argument('--jobs', type=int, default=1, help='runs in parallel (worker processes)')
     r.add_argument('--threads', type=int, default=None, help='torch threads per job')
     r.add_argument('--out', required=True)
     r.add_argument('--no-progress', dest='progress', action='store_false')
+    e = sub.add_parser('plan', help="estimated cost of a run's phases on this machine "
+                       '(from the calibration in COSTS); runs nothing')
+    _protocol_args(e)
+    e.add_argument('--root', default=None, help='data root (default: $GRAPHPFM_DATA)')
+    e.add_argument('--jobs', type=int, default=2, help='single-threaded jobs')
+    e.add_argument('--all-datasets', action='store_true',
+                   help='estimate for every dataset of the protocol, present or not')
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true', help='show incomplete cells')
+    q.add_argument('--timing', action='store_true',
+                   help='also print how long each phase took and the estimated duration of '
+                   '`full` on this machine')
+    q.add_argument('--jobs', type=int, default=2, help='jobs assumed by the `full` estimate')
+    q.add_argument('--root', default=None, help='data root (default: $GRAPHPFM_DATA)')
     q.add_argument('--figure', default=None,
                    help='also write per-dataset bars with error bars to this PNG (needs '
                    'matplotlib; complete records only)')
+    c = sub.add_parser('calibrate', help='measure per-graph costs on this machine (CPU time)')
+    c.add_argument('--sizes', default='3x64,3x128,5x128,5x300',
+                   help='encoder sizes, LAYERSxHIDDEN, comma list')
+    c.add_argument('--objectives', default=','.join(PROFILES['quick']['objectives']))
+    c.add_argument('--datasets', default='ogbg-molbbbp', help='fine-tuning datasets')
+    c.add_argument('--exclude', default=None,
+                   help='downstream datasets the supervised corpus excludes (default: the '
+                   'molecule benchmark datasets present)')
+    c.add_argument('--molecules', type=int, default=2000, help='pretraining corpus size')
+    c.add_argument('--overlap', action='store_true',
+                   help="also time the model cards' corpus/downstream overlap")
+    c.add_argument('--threads', type=int, default=1)
+    c.add_argument('--root', default=None)
+    c.add_argument('--device', default='cpu')
+    c.add_argument('--out', required=True, help='JSON-lines file (appended)')
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s: %(message)s')
     if args.command == 'run':
         return run_benchmark(args)
+    if args.command == 'calibrate':
+        return calibrate(args)
+    if args.command == 'plan':
+        return plan_command(args)
     sys.stdout.write(report(Path(args.out), partial=args.partial) + '\n')
+    if args.timing:
+        root = args.root or os.environ.get('GRAPHPFM_DATA')
+        sys.stdout.write('\n' + timing(Path(args.out), jobs=args.jobs, root=root) + '\n')
     if args.figure:
         sys.stdout.write(f'figure: {figure(Path(args.out), Path(args.figure))}\n')
     return 0

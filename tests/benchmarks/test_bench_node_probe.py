@@ -11,8 +11,8 @@ REPO = Path(__file__).resolve().parents[2]
 def _run(out, root, *extra):
     cmd = [sys.executable, '-m', 'benchmarks.node_probe', 'run', '--dataset', 'Cora',
            '--methods', 'dgi', '--seeds', '2', '--epochs', '2', '--root', str(root),
-           '--out', str(out), *extra]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
+           '--out', str(out), '--threads', '1', *extra]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
                           env={**os.environ, 'PYTHONUNBUFFERED': '1'})
 
 
@@ -24,7 +24,7 @@ def test_tiny_node_probe_run(tmp_path, data_root):
     assert sorted((r['arm'], r['seed']) for r in recs) == [
         ('dgi', 0), ('dgi', 1), ('random-gcn1', 0), ('random-gcn1', 1)]
     for r in recs:
-        chosen = [s for s in r['scores'] if s['C'] == r['best_C']][0]
+        chosen = next(s for s in r['scores'] if s['C'] == r['best_C'])
         assert chosen['valid'] == max(s['valid'] for s in r['scores'])  # C from validation
         assert r['test_at_best_valid'] == chosen['test']
         assert r['epochs'] == (2 if r['arm'] == 'dgi' else 0)
@@ -33,3 +33,56 @@ def test_tiny_node_probe_run(tmp_path, data_root):
     assert again.returncode == 0 and '0 (arm, seed) runs to do' in again.stderr
     other = _run(out, data_root, '--epochs', '3')
     assert other.returncode != 0 and 'another protocol' in other.stderr
+
+
+def _finetune(out, root, *extra):
+    cmd = [sys.executable, '-m', 'benchmarks.node_probe', 'finetune', '--out', str(out),
+           '--epochs', '3', '--root', str(root), '--threads', '1', *extra]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
+                          env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+
+
+def test_finetune_column_beside_the_probe(tmp_path, data_root):
+    out = tmp_path / 'np'
+    # fine-tuning needs the probe run's encoders: a clear error before it
+    early = _finetune(out, data_root)
+    assert early.returncode != 0 and 'node_probe run' in early.stderr
+    assert _run(out, data_root).returncode == 0
+    (out / 'encoders' / 'dgi-seed1.pt').rename(tmp_path / 'kept.pt')
+    missing = _finetune(out, data_root)
+    assert missing.returncode != 0 and 'dgi-seed1.pt' in missing.stderr
+    assert 'missing' in missing.stderr and not (out / 'finetune.jsonl').exists()
+    (tmp_path / 'kept.pt').rename(out / 'encoders' / 'dgi-seed1.pt')
+
+    res = _finetune(out, data_root)
+    assert res.returncode == 0, res.stderr[-3000:]
+    recs = [json.loads(line) for line in (out / 'finetune.jsonl').read_text().splitlines()]
+    assert sorted((r['arm'], r['seed'], r['pretrained']) for r in recs) == [
+        ('dgi', 0, True), ('dgi', 1, True), ('random-gcn1', 0, False), ('random-gcn1', 1, False)]
+    proto = json.loads((out / 'finetune_protocol.json').read_text())
+    assert proto['recipe']['epochs'] == 3 and proto['recipe']['weight_decay'] == 5e-4
+    for r in recs:
+        assert len(r['curves']['valid']) == 3
+        best = r['curves']['valid'].index(max(r['curves']['valid']))  # first best: ties earlier
+        assert r['best_epoch'] == best + 1
+        assert r['test_at_best_valid'] == r['curves']['test'][best]
+        assert r['protocol_hash'] == proto['hash']
+        assert r['checkpoint'] == (str(out / 'encoders' / f"dgi-seed{r['seed']}.pt")
+                                   if r['pretrained'] else None)
+    # the probe's protocol and records are untouched by fine-tuning
+    probe = json.loads((out / 'protocol.json').read_text())
+    assert 'recipe' not in probe and len((out / 'records.jsonl').read_text().splitlines()) == 4
+
+    import numpy as np
+    rep = subprocess.run([sys.executable, '-m', 'benchmarks.node_probe', 'report', '--out',
+                          str(out)], cwd=REPO, capture_output=True, text=True, check=False,
+                         timeout=300)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    assert 'linear probe (test acc, %) | Cora fine-tune (test acc, %)' in rep.stdout
+    ft = np.array([r['test_at_best_valid'] for r in recs if r['arm'] == 'dgi']) * 100
+    row = next(line for line in rep.stdout.splitlines() if line.startswith('| dgi |'))
+    assert f'| {ft.mean():.1f} ± {ft.std():.1f} | 82.3 |' in row and '2/2, 2/2' in row
+    again = _finetune(out, data_root)
+    assert again.returncode == 0 and '0 (arm, seed) fine-tunings to do' in again.stderr
+    other = _finetune(out, data_root, '--lr', '0.05')
+    assert other.returncode != 0 and 'another recipe' in other.stderr
