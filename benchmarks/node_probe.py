@@ -125,6 +125,9 @@ FINETUNE: dict[str, Any] = dict(epochs=200, lr=1e-2, encoder_lr=5e-3, weight_dec
 
 def _init_worker(threads: int) -> None:
     import torch
+
+    from graphpfm.utils import tune_malloc
+    tune_malloc()  # keep freed buffers (see benchmarks/malloc.py)
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING)
 
@@ -216,8 +219,14 @@ def run_benchmark(args: argparse.Namespace) -> int:
                 r = json.loads(line)
                 done.add((r['arm'], r['seed']))
     root = args.root or os.environ.get('GRAPHPFM_DATA')
-    # cheapest arms first (all their seeds), so that a cut run holds whole rows
-    cost = {a: proto['epochs'].get(a, 0) * (4 if METHODS.get(a, {}).get('arch') == 'gat' else 1)
+    # cheapest arms first (all their seeds), so that a cut run holds whole rows; arms named
+    # by --first go before them (the order does not change any result)
+    first = [a for a in (getattr(args, 'first', None) or '').split(',') if a]
+    if set(first) - set(arms_for(methods)):
+        raise SystemExit(f"error: --first {','.join(first)}: valid arms are "
+                         f"{', '.join(arms_for(methods))}")
+    cost = {a: (first.index(a) - len(first) - 1e9 if a in first else 0)
+            + proto['epochs'].get(a, 0) * (4 if METHODS.get(a, {}).get('arch') == 'gat' else 1)
             for a in arms_for(methods)}
     tasks = [{'arm': a, 'seed': s, 'dataset': args.dataset, 'root': root,
               'device': args.device, 'hash': h, 'out': str(out),
@@ -436,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument('--device', default='cpu')
     r.add_argument('--jobs', type=int, default=1)
     r.add_argument('--threads', type=int, default=None)
+    r.add_argument('--first', default=None,
+                   help='comma list of arms to run before the others (default: cheapest first)')
     r.add_argument('--out', required=True)
     f = sub.add_parser('finetune', help='fine-tune the saved encoders and the random arms '
                        '(resumable)')

@@ -173,6 +173,9 @@ def hardware(threads: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- workers
 def _init_worker(threads: int, root: str | None) -> None:
     import torch
+
+    from graphpfm.utils import tune_malloc
+    tune_malloc()  # keep freed buffers (see benchmarks/malloc.py)
     torch.set_num_threads(threads)
     os.environ['GRAPHPFM_BENCH_THREADS'] = str(threads)
     if root:
