@@ -400,7 +400,9 @@ def pretrain(args: argparse.Namespace) -> Path:
                       weight_decay=args.weight_decay, grad_clip=args.grad_clip, seed=args.seed,
                       device=args.device, num_workers=args.num_workers, progress=args.progress,
                       save_every=args.save_every, node_batch_size=node_batch_size,
-                      num_neighbors=num_neighbors, amp=getattr(args, 'amp', None))
+                      num_neighbors=num_neighbors, amp=getattr(args, 'amp', None),
+                      lr_schedule=getattr(args, 'lr_schedule', None),
+                      warmup_epochs=getattr(args, 'warmup_epochs', 0))
     kwargs = _fill_total_steps(args.objective, kwargs, bundle, cfg)
     objective = build_objective(args.objective, encoder, **kwargs)
     objective.chain = chain
@@ -544,6 +546,11 @@ def _pretrain_parser(sub: Any) -> None:
     g.add_argument('--amp', default=None, choices=['bf16', 'fp16'],
                    help='mixed-precision forward pass: bf16 (CPU with AMX/AVX512-BF16, or '
                    'CUDA) or fp16 (CUDA, loss-scaled); unset: float32')
+    g.add_argument('--lr-schedule', default=None, choices=['cosine'],
+                   help='cosine: decay the learning rate to 0 over the run, per step '
+                   '(GraphMAE, BGRL); unset: constant')
+    g.add_argument('--warmup-epochs', type=int, default=0,
+                   help='epochs of linear learning-rate warm-up')
     _add_node_flags(g, 'seed nodes')
     _add_common_flags(p, 'runs/pretrain')
     p.set_defaults(func=pretrain)

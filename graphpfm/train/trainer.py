@@ -35,6 +35,22 @@ DEFAULT_NUM_NEIGHBORS = 10
 
 #: mixed-precision modes of :class:`TrainConfig` (``None``: float32)
 AMP_MODES = (None, 'bf16', 'fp16')
+LR_SCHEDULES = (None, 'cosine')
+
+
+def lr_factor(step: int, total_steps: int, warmup_steps: int = 0,
+              schedule: str | None = 'cosine') -> float:
+    r"""The learning-rate multiplier of optimizer step ``step`` (0-based) of ``total_steps``:
+    a linear warm-up from :math:`1/w` to 1 over the first ``warmup_steps`` (:math:`w`), then
+    for ``'cosine'`` :math:`\frac{1}{2}\big(1 + \cos(\pi\, t / T)\big)` with :math:`t` the
+    steps after the warm-up and :math:`T` their number (GraphMAE's per-epoch schedule when
+    there is one step per epoch; BGRL's warm-up and cosine decay); :obj:`None`: constant."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule is None:
+        return 1.0
+    t, horizon = step - warmup_steps, max(total_steps - warmup_steps, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(t, horizon) / horizon))
 
 
 def autocast_context(device: torch.device, amp: str | None) -> Any:
@@ -80,6 +96,11 @@ class TrainConfig:
             AVX512-BF16, slow elsewhere), ``'fp16'`` (CUDA only, with a gradient scaler), or
             :obj:`None` for float32 throughout. Parameters, optimizer state and
             checkpoints stay float32. (default: :obj:`None`)
+        lr_schedule (str, optional): ``'cosine'`` decays the learning rate from ``lr`` to 0
+            over the run, per optimizer step (:func:`lr_factor`); :obj:`None` keeps it
+            constant. (default: :obj:`None`)
+        warmup_epochs (int): epochs of linear warm-up before the schedule (with or without
+            one). (default: :obj:`0`)
     """
 
     epochs: int = 100
@@ -95,11 +116,19 @@ class TrainConfig:
     node_batch_size: int | None = None
     num_neighbors: Sequence[int] | None = None
     amp: str | None = None
+    lr_schedule: str | None = None
+    warmup_epochs: int = 0
 
     def __post_init__(self) -> None:
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp '{self.amp}' invalid; valid options: "
                              f"{', '.join(str(m) for m in AMP_MODES)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule '{self.lr_schedule}' invalid; valid options: "
+                             f"{', '.join(str(m) for m in LR_SCHEDULES)}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f'warmup_epochs must be in [0, epochs), got {self.warmup_epochs} '
+                             f'for {self.epochs} epochs')
         if self.epochs < 1:
             raise ValueError(f'epochs must be >= 1, got {self.epochs}')
         if self.batch_size < 1:
@@ -202,6 +231,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         #: node-level runs: 0 (full batch) or the seed nodes per mini-batch, set by :meth:`fit`
         self.node_batch_size: int | None = None
+        self._scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
 
     def make_loader(self, dataset: Any) -> GraphLoader:
         # one sampler for one process and for data parallelism (every rank its share of the
@@ -273,6 +303,12 @@ class Trainer:
         # loss scaling only for float16 (bf16 has float32's range); disabled it is a no-op
         self._scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == 'fp16')
         autocast_context(self.device, cfg.amp)  # fail before the first epoch if unsupported
+        self._scheduler = None
+        if cfg.lr_schedule is not None or cfg.warmup_epochs:
+            steps = len(loader)  # optimizer steps per epoch (per process under torchrun)
+            total, warmup = cfg.epochs * steps, cfg.warmup_epochs * steps
+            self._scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda step: lr_factor(step, total, warmup, cfg.lr_schedule))
         log_file = None
         if self.log_path is not None and self.rank == 0:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -302,6 +338,7 @@ class Trainer:
         hook = getattr(self.objective, 'on_step_end', None)
         scaler = self._scaler
         total_loss, total = 0.0, 0
+        last_lr = math.nan
         sums: dict[str, float] = {}
         start = time.perf_counter()
         bar = tqdm(loader, desc=f'epoch {epoch}/{cfg.epochs}', disable=not cfg.progress,
@@ -319,8 +356,11 @@ class Trainer:
             if cfg.grad_clip:
                 scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(self.objective.parameters(), cfg.grad_clip)
+            last_lr = optimizer.param_groups[0]['lr']
             scaler.step(optimizer)
             scaler.update()
+            if self._scheduler is not None:
+                self._scheduler.step()
             if callable(hook):
                 hook()
             # seed nodes of a mini-batch, every node of the full graph; or graphs
@@ -341,6 +381,8 @@ class Trainer:
             sums = {k: float(v) for k, v in zip(keys, t[2:])}
         denom = max(total, 1)
         record: dict[str, Any] = {'epoch': epoch, 'loss': total_loss / denom}
+        if self._scheduler is not None:
+            record['lr'] = last_lr  # the rate of the epoch's last step
         record.update({k: v / denom for k, v in sums.items()})
         unit = 'nodes' if node_level else 'graphs'
         record.update({unit: total, 'seconds': seconds,
