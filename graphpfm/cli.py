@@ -603,9 +603,12 @@ def run_finetune(args: argparse.Namespace, bundle: Any = None) -> dict[str, Any]
                  len(config.seeds))
         results[name] = finetune(bundle, make, config, log_path=out / f'{name}.jsonl')
     table = format_table(results)
-    (out / 'results.md').write_text(table + '\n')
     payload = {'dataset': bundle.name, 'checkpoint': args.checkpoint,
                'results': {k: r.to_dict() for k, r in results.items()}}
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+        return payload  # under torchrun, rank 0 writes and reports (every rank has the result)
+    (out / 'results.md').write_text(table + '\n')
     (out / 'results.json').write_text(json.dumps(payload, indent=1))
     print(f'{bundle.name}: test {bundle.eval_metric or ""} at the best validation epoch, '
           f'mean ± std over seeds {list(config.seeds)} ({args.mode} fine-tuning, '

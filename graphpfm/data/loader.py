@@ -77,3 +77,35 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
     def __len__(self) -> int:
         full, rest = divmod(self.num_items, self.batch_size)
         return full + (1 if rest >= self.num_replicas else 0)
+
+
+class ShardBatches(torch.utils.data.Sampler):
+    """Each rank's share of the batches of any batch sampler: batch ``b`` of ``batch_sampler``
+    is split into ``num_replicas`` contiguous parts (:func:`torch.tensor_split`) and rank
+    ``rank`` gets its part. Every rank must hold an identical ``batch_sampler`` (same seed), so
+    the ranks together see exactly the batches one process would; a batch with fewer items
+    than ranks is dropped, as in :class:`ShardedBatchSampler`.
+
+    Fine-tuning uses it over ``BatchSampler(RandomSampler(train, generator=g), ...)``, which
+    makes a data-parallel run draw its order from the generator exactly as the single-process
+    loader (``shuffle=True, generator=g``) does, epoch after epoch.
+
+    Args:
+        batch_sampler: yields lists of indices (global batches).
+        num_replicas (int): number of ranks.
+        rank (int): this rank.
+    """
+
+    def __init__(self, batch_sampler: Any, num_replicas: int, rank: int) -> None:
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f'rank must be in [0, {num_replicas}), got {rank}')
+        self.batch_sampler, self.num_replicas, self.rank = batch_sampler, num_replicas, rank
+
+    def __iter__(self):
+        for batch in self.batch_sampler:
+            if len(batch) < self.num_replicas:
+                continue
+            yield torch.tensor_split(torch.as_tensor(batch), self.num_replicas)[self.rank].tolist()
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)

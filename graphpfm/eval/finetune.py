@@ -235,10 +235,27 @@ def build_optimizer(model: GraphPredictor, config: FinetuneConfig) -> torch.opti
     return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def _device(config: Any) -> torch.device:
+    """``config.device``; under ``torchrun`` on CUDA, the GPU of this process's
+    ``LOCAL_RANK``."""
+    device = torch.device(config.device)
+    if device.type == 'cuda' and 'LOCAL_RANK' in os.environ and \
+            int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
+    return device
+
+
+def _distributed(device: torch.device) -> tuple[int, int]:
+    """``(rank, world_size)`` under ``torchrun`` (joining its process group), else (0, 1)."""
+    from ..train.trainer import init_distributed
+    return init_distributed(device)
+
+
 def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
               config: FinetuneConfig, seed: int, evaluator: Any,
               log_file: Any | None) -> dict[str, Any]:
-    device = torch.device(config.device)
+    device = _device(config)
+    rank, world = _distributed(device)
     seed_everything(seed)
     encoder = make_encoder(seed)
     model = GraphPredictor(encoder, _num_outputs(bundle), pool=config.pool,
@@ -246,10 +263,27 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     linear = config.mode == 'linear'
     optimizer = build_optimizer(model, config)
     loss_fn = loss_for_task(bundle.task_type)
+    train_model: torch.nn.Module = model
 
     generator = torch.Generator().manual_seed(seed)
-    train_loader = GraphLoader(bundle.split('train'), batch_size=config.batch_size, shuffle=True,
-                               generator=generator, num_workers=config.num_workers)
+    train_split = bundle.split('train')
+    if world > 1:
+        # torchrun: every rank trains on its share of the same global batches, drawn from the
+        # generator as the single-process loader below draws them; gradients averaged by
+        # DDP; all ranks score valid and test alike
+        from torch.nn.parallel import DistributedDataParallel
+        from torch.utils.data import BatchSampler, RandomSampler
+
+        from ..data.loader import ShardBatches
+        sampler = ShardBatches(BatchSampler(RandomSampler(train_split, generator=generator),
+                                            config.batch_size, drop_last=False), world, rank)
+        train_loader = GraphLoader(train_split, batch_size=1, batch_sampler=sampler,
+                                   generator=generator, num_workers=config.num_workers)
+        train_model = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == 'cuda' else None)
+    else:
+        train_loader = GraphLoader(train_split, batch_size=config.batch_size, shuffle=True,
+                                   generator=generator, num_workers=config.num_workers)
     eval_loaders = {s: GraphLoader(bundle.split(s), batch_size=config.batch_size,
                                    num_workers=config.num_workers) for s in ('valid', 'test')}
     labels = {s: _split_labels(bundle, s, config.batch_size) for s in ('valid', 'test')}
@@ -262,11 +296,16 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
         for batch in train_loader:
             batch = batch.to(device)
             optimizer.zero_grad()
-            loss = loss_fn(model(batch), batch.y)
+            loss = loss_fn(train_model(batch), batch.y)
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * batch.num_graphs
             count += batch.num_graphs
+        if world > 1:  # the epoch's figure over all ranks
+            import torch.distributed as dist
+            t = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
+            dist.all_reduce(t)
+            total, count = float(t[0]), int(t[1])
         train_loss = total / count  # graph-weighted mean of the batch losses
         scores = {}
         for split, loader in eval_loaders.items():
@@ -361,6 +400,9 @@ def finetune(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     _check_labelled_split(bundle)
     if getattr(bundle, 'level', 'graph') == 'node':
         from .node_finetune import finetune_nodes
+        if int(os.environ.get('WORLD_SIZE', '1')) > 1:
+            raise ValueError('data-parallel fine-tuning (torchrun) covers datasets of graphs; '
+                             'node-level fine-tuning runs in one process')
         return finetune_nodes(bundle, make_encoder, config, log_path=log_path,
                               evaluator=evaluator)
     evaluator = Evaluator.from_bundle(bundle) if evaluator is None else evaluator
@@ -388,7 +430,10 @@ def run_seeds(run_seed: Callable[..., dict[str, Any]], bundle: Any,
     """``run_seed(bundle, make_encoder, config, seed, evaluator, log_file)`` for every seed
     of ``config`` (one JSON-lines log for all), summarised as a :class:`FinetuneResult`."""
     log_file = None
-    if log_path is not None:
+    rank = 0
+    if getattr(bundle, 'level', 'graph') != 'node':
+        rank, _ = _distributed(_device(config))
+    if log_path is not None and rank == 0:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         log_file = open(log_path, 'w', encoding='utf-8')
     try:
