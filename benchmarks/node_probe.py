@@ -10,7 +10,9 @@ architectures probed the same way, in one run.
 Each seed seeds the encoder initialisation and the pretraining corruption (so seeds differ in
 the pretrained encoder, as in the published protocols). One JSON line per (arm, seed) in
 ``<out>/records.jsonl``, written as it finishes; rerunning the same command does only what is
-missing, and a different protocol in the same ``--out`` is refused.
+missing. Each record carries the hash of its arm's configuration (``arm_hash``: dataset,
+features, architecture, method settings, epochs): changing one method's settings reruns that
+method only; records of superseded configurations stay in the file but out of the table.
 
 Configurations (the papers' Cora settings where they have one; differences stated):
 
@@ -118,6 +120,44 @@ def protocol(args: argparse.Namespace, methods: list[str]) -> dict[str, Any]:
                         for m in methods}}
 
 
+def arm_key(proto: dict[str, Any], arm: str) -> dict[str, Any]:
+    """What determines the records of one arm: the dataset and its features, the arm's
+    architecture, its method's configuration and epochs (:obj:`None` and 0 for a random
+    arm). Changing one method's settings reruns that method only."""
+    method = None if arm.startswith('random-') else arm
+    arch = arm[len('random-'):] if method is None else proto['configs'][method]['arch']
+    return {'dataset': proto['dataset'], 'features': proto.get('features'),
+            'architecture': proto['architectures'][arch],
+            'method': proto['configs'][method] if method else None,
+            'epochs': proto['epochs'].get(method, 0) if method else 0}
+
+
+def arm_hash(proto: dict[str, Any], arm: str) -> str:
+    return _hash(arm_key(proto, arm))
+
+
+def _backfill_arm_hashes(path: Path, before: dict[str, Any] | None) -> None:
+    """Give records written before arm hashes existed the ``arm_hash`` of the protocol they
+    were made under (``before``, the previous ``protocol.json``; their ``protocol_hash`` must
+    be its hash), rewriting ``path`` once; records of another protocol are an error."""
+    records = _read_jsonl(path)
+    if all('arm_hash' in r for r in records):
+        return
+    if before is None:
+        raise SystemExit(f'error: {path} has records without arm_hash and no protocol.json')
+    old = _hash({k: v for k, v in before.items() if k != 'seeds'})
+    for r in records:
+        if 'arm_hash' in r:
+            continue
+        if r.get('protocol_hash') != old:
+            raise SystemExit(f'error: {path}: a record of {r["arm"]} seed {r["seed"]} was made '
+                             f'under another protocol than protocol.json')
+        r['arm_hash'] = arm_hash(before, r['arm'])
+    tmp = path.with_suffix('.tmp')
+    tmp.write_text(''.join(json.dumps(r) + '\n' for r in records))
+    tmp.replace(path)
+
+
 #: the fine-tuning recipe, one for every arm (see the module docstring)
 FINETUNE: dict[str, Any] = dict(epochs=200, lr=1e-2, encoder_lr=5e-3, weight_decay=5e-4,
                                 dropout=0.5, encoder_dropout=0.5)
@@ -175,7 +215,8 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
         save_checkpoint(Path(task['out']) / 'encoders' / f'{arm}-seed{seed}.pt', encoder,
                         objective={'name': arm, 'kwargs': dict(method['options'])},
                         data={'corpus': bundle.name, 'features': FEATURES},
-                        history=history, extra={'protocol_hash': task['hash']})
+                        history=history, extra={'protocol_hash': task['hash'],
+                                                'arm_hash': task.get('arm_hash')})
     result = probe(bundle, lambda s: encoder, seeds=[seed],
                    config=ProbeConfig(device=task['device']))
     run = result.runs[0]
@@ -186,7 +227,7 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
             'final_loss': history[-1]['loss'] if history else None,
             'loss_curve': [h['loss'] for h in history][:: max(1, len(history) // 50)],
             'versions': package_versions(), 'threads': torch.get_num_threads(),
-            'protocol_hash': task['hash']}
+            'protocol_hash': task['hash'], 'arm_hash': task.get('arm_hash')}
 
 
 def _hash(d: dict[str, Any]) -> str:
@@ -204,20 +245,26 @@ def run_benchmark(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     proto = protocol(args, methods)
     state = out / 'protocol.json'
-    if state.is_file():
-        before = json.loads(state.read_text())
-        if {k: v for k, v in before.items() if k != 'seeds'} != \
-                {k: v for k, v in proto.items() if k != 'seeds'}:
-            raise SystemExit(f'error: {out} holds a run under another protocol; see {state}')
+    path = out / 'records.jsonl'
+    before = json.loads(state.read_text()) if state.is_file() else None
+    if path.is_file():
+        _backfill_arm_hashes(path, before)
+    if before is not None and before.get('dataset') != proto['dataset']:
+        raise SystemExit(f"error: {out} holds a run on {before.get('dataset')}; use another "
+                         '--out')
     state.write_text(json.dumps(proto, indent=1))
     h = _hash({k: v for k, v in proto.items() if k != 'seeds'})
-    path = out / 'records.jsonl'
-    done = set()
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                done.add((r['arm'], r['seed']))
+    current = {a: arm_hash(proto, a) for a in arms_for(methods)}
+    done, superseded = set(), 0
+    for r in _read_jsonl(path):
+        if current.get(r['arm']) == r['arm_hash']:
+            done.add((r['arm'], r['seed']))
+        else:
+            superseded += 1
+    if superseded:
+        log.warning('%d record(s) in %s belong to arm configurations other than the current '
+                    'ones: kept in the file, left out of the table, their arms rerun',
+                    superseded, path)
     root = args.root or os.environ.get('GRAPHPFM_DATA')
     # cheapest arms first (all their seeds), so that a cut run holds whole rows; arms named
     # by --first go before them (the order does not change any result)
@@ -229,7 +276,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             + proto['epochs'].get(a, 0) * (4 if METHODS.get(a, {}).get('arch') == 'gat' else 1)
             for a in arms_for(methods)}
     tasks = [{'arm': a, 'seed': s, 'dataset': args.dataset, 'root': root,
-              'device': args.device, 'hash': h, 'out': str(out),
+              'device': args.device, 'hash': h, 'arm_hash': current[a], 'out': str(out),
               'epochs': proto['epochs'].get(a, 0)}
              for a in sorted(arms_for(methods), key=lambda a: cost[a])
              for s in proto['seeds'] if (a, s) not in done]
@@ -343,9 +390,11 @@ def run_finetune(args: argparse.Namespace) -> int:
                 continue
             if not ckpt.is_file():
                 missing.append(str(ckpt))
-            elif load_checkpoint(ckpt).get('extra', {}).get('protocol_hash') != \
-                    proto['probe_protocol_hash']:
-                stale.append(str(ckpt))
+            else:
+                extra = load_checkpoint(ckpt).get('extra', {})
+                if extra.get('arm_hash', 'legacy') != arm_hash(probe, arm) and \
+                        extra.get('protocol_hash') != proto['probe_protocol_hash']:
+                    stale.append(str(ckpt))
     if missing:
         raise SystemExit(f'error: {len(missing)} pretrained encoder checkpoint(s) missing, e.g. '
                          f"{', '.join(missing[:3])}: rerun `python -m benchmarks.node_probe run` "
@@ -389,7 +438,11 @@ def report(out: Path, partial: bool = False) -> str:
     "not run" until ``finetune`` has been started in ``out``."""
     import numpy as np
     proto = json.loads((out / 'protocol.json').read_text())
-    records = _read_jsonl(out / 'records.jsonl')
+    current = {a: arm_hash(proto, a) for a in arms_for(proto['methods'])}
+    whole = _hash({k: v for k, v in proto.items() if k != 'seeds'})
+    records = [r for r in _read_jsonl(out / 'records.jsonl')
+               if current.get(r['arm']) == r.get('arm_hash')
+               or ('arm_hash' not in r and r.get('protocol_hash') == whole)]  # before arm hashes
     fstate = out / 'finetune_protocol.json'
     fine = None
     if fstate.is_file():

@@ -143,8 +143,8 @@ class GraphMAE(Objective):
     * A replaced node never receives its own features (the reference may draw the node
       itself; then it is not corrupted at all).
     * The PReLU that ``chem/``'s decoder applies to the encoder output before
-      ``enc_to_dec`` is kept for both input kinds: the encoders here end without an
-      activation, as the ``chem/`` GNN does (GraphMAE's node-level encoders end in one).
+      ``enc_to_dec`` is applied unless the encoder already ends in an activation
+      (``act_last=True``, as GraphMAE's node-level encoders, which get no second one).
     * The decoder width is the encoder's ``hidden_channels`` (its output width if it records
       none): with ``jk='concat'`` the bias-free linear layer maps the concatenation down, as
       GraphMAE's ``concat_hidden`` does.
@@ -264,7 +264,9 @@ class GraphMAE(Objective):
                             self.enc_mask_token.to(x.dtype), x)
         h = self.encoder(x, masked.edge_index, edge_attr=edge_attr,
                          batch=getattr(masked, 'batch', None))
-        rep = self.encoder_to_decoder(self.activation(h))
+        if not getattr(self.encoder, 'act_last', False):  # chem/'s PReLU, unless the
+            h = self.activation(h)  # encoder already ends in an activation (node-level GraphMAE)
+        rep = self.encoder_to_decoder(h)
         rep = rep.masked_fill(mask.unsqueeze(1), 0.0)  # re-mask
         if self.is_molecular:
             pred = self.decoder(rep, masked.edge_index, edge_attr)[mask]

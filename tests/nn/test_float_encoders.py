@@ -201,3 +201,50 @@ def test_basic_gnn_act_last(graph):
     with pytest.raises(ValueError, match="act_last=True needs jk='last'"):
         build_encoder('gcn', num_layers=2, hidden_channels=8, in_channels=16, jk='cat',
                       act_last=True)
+
+
+def test_input_and_attention_dropout(graph):
+    """input_dropout drops the first layer's input in training only; attn_dropout reaches
+    every GATConv (PyG's GAT ``dropout`` does not); both survive the config round trip."""
+    enc = build_encoder('gat', num_layers=2, hidden_channels=8, heads=2, in_channels=16,
+                        norm=None, input_dropout=0.5, attn_dropout=0.1)
+    assert [c.dropout for c in enc.gnn.convs] == [0.1, 0.1]
+    seen = []
+    enc.gnn.convs[0].register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
+    enc.train()
+    torch.manual_seed(0)
+    _run(enc, graph)
+    zeroed = float((seen[-1] == 0).float().mean())
+    assert 0.35 < zeroed < 0.65  # about half of the 30 x 16 inputs
+    kept = seen[-1] != 0
+    torch.testing.assert_close(seen[-1][kept], 2 * graph.x[kept])  # inverted dropout scaling
+    enc.eval()
+    _run(enc, graph)
+    torch.testing.assert_close(seen[-1], graph.x)  # no dropout in eval mode
+    cfg = enc.config()
+    assert cfg['kwargs']['input_dropout'] == 0.5 and cfg['kwargs']['attn_dropout'] == 0.1
+    again = build_encoder(cfg['name'], **cfg['kwargs'])
+    assert [c.dropout for c in again.gnn.convs] == [0.1, 0.1] and again.input_dropout == 0.5
+    plain = build_encoder('gat', num_layers=2, hidden_channels=8, in_channels=16)
+    assert 'input_dropout' not in plain.config()['kwargs']
+    assert 'attn_dropout' not in plain.config()['kwargs']
+    with pytest.raises(ValueError, match='attn_dropout'):
+        build_encoder('gat', num_layers=2, hidden_channels=8, in_channels=16, attn_dropout=1.0)
+    with pytest.raises(ValueError, match='input_dropout'):
+        build_encoder('gcn', num_layers=2, hidden_channels=8, in_channels=16, input_dropout=-0.1)
+
+
+def test_graphmae_adds_no_second_activation_after_act_last(graph):
+    """GraphMAE applies chem/'s PReLU to the encoder output only when the encoder does not
+    end in an activation itself (node-level GraphMAE has one, not two)."""
+    def loss_with_prelu_slope(act_last, slope):
+        torch.manual_seed(0)
+        enc = build_encoder('gcn', num_layers=2, hidden_channels=8, in_channels=16, norm=None,
+                            act='prelu', act_last=act_last)
+        obj = build_objective('graphmae', enc, mask_rate=0.5, decoder='gcn').eval()
+        with torch.no_grad():
+            obj.activation.weight.fill_(slope)
+        return float(obj(graph, torch.Generator().manual_seed(1)).loss)
+
+    assert loss_with_prelu_slope(True, 0.25) == loss_with_prelu_slope(True, -3.0)
+    assert loss_with_prelu_slope(False, 0.25) != loss_with_prelu_slope(False, -3.0)

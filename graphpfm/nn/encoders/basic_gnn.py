@@ -28,10 +28,15 @@ class _BasicGNNEncoder(Encoder):
     def __init__(self, num_layers: int = 5, hidden_channels: int = 300, dropout: float = 0.0,
                  jk: str = 'last', norm: str | None = 'batch_norm',
                  in_channels: int | None = None, residual: bool = False,
-                 act_last: bool = False, **model_kwargs: Any) -> None:
+                 act_last: bool = False, input_dropout: float = 0.0,
+                 **model_kwargs: Any) -> None:
         extra: dict[str, Any] = {'residual': True} if residual else {}
         if act_last:
             extra['act_last'] = True
+        if input_dropout:
+            if not 0.0 <= input_dropout < 1.0:
+                raise ValueError(f'input_dropout must be in [0, 1), got {input_dropout}')
+            extra['input_dropout'] = float(input_dropout)
         super().__init__(num_layers=num_layers, hidden_channels=hidden_channels, dropout=dropout,
                          jk=jk, norm=norm, in_channels=in_channels, **extra, **model_kwargs)
         if jk not in JK_MODES:
@@ -53,6 +58,7 @@ class _BasicGNNEncoder(Encoder):
         self.out_channels = self.gnn.out_channels
         self.residual = bool(residual)
         self.act_last = bool(act_last)
+        self.input_dropout = float(input_dropout)
         if act_last:
             # PyG's BasicGNN leaves its last layer linear unless a JK mode is set, which then
             # adds a Linear; the node-level methods (DGI, GRACE, BGRL, GraphMAE) all
@@ -72,6 +78,8 @@ class _BasicGNNEncoder(Encoder):
     def forward(self, x: Tensor, edge_index: Tensor, *, edge_attr: Tensor | None = None,
                 batch: Tensor | None = None) -> Tensor:
         h = self.atom_encoder(x) if self.atom_encoder is not None else x.float()
+        if self.input_dropout:  # on the first layer's input (GraphMAE's in_drop, GAT's)
+            h = torch.nn.functional.dropout(h, self.input_dropout, self.training)
         kwargs: dict[str, Any] = {}
         if self.bond_encoder is not None and edge_attr is not None:
             kwargs['edge_attr'] = self.bond_encoder(edge_attr)
@@ -102,6 +110,9 @@ class GCNEncoder(_BasicGNNEncoder):
             ``BasicGNN`` leaves it linear). DGI, GRACE, BGRL and GraphMAE encoders all do
             this; without it a 1-layer GCN is a linear map. Only with ``jk='last'``;
             recorded in :attr:`kwargs` only when set. (default: :obj:`False`)
+        input_dropout (float): dropout on the encoder's input (the first layer's input;
+            ``dropout`` acts between layers), as GAT and GraphMAE drop input features.
+            Recorded in :attr:`kwargs` only when set. (default: :obj:`0.0`)
     """
 
     pyg_model = GCN
@@ -122,11 +133,22 @@ class GATEncoder(_BasicGNNEncoder):
     r"""GAT (`Velickovic et al., 2018 <https://arxiv.org/abs/1710.10903>`_) encoder; on
     molecules, bond embeddings enter the attention through ``edge_dim``.
 
-    Same arguments as :class:`GCNEncoder`, plus ``heads`` (default: :obj:`1`) and other
-    :class:`torch_geometric.nn.GAT` keywords.
+    Same arguments as :class:`GCNEncoder`, plus ``heads`` (default: :obj:`1`),
+    ``attn_dropout`` (dropout on the attention coefficients of every layer, GATConv's own
+    ``dropout``, which :class:`~torch_geometric.nn.GAT`'s ``dropout`` does not reach;
+    default: :obj:`0.0`) and other :class:`torch_geometric.nn.GAT` keywords.
     """
 
     pyg_model = GAT
     supports_edge_attr = True
+
+    def __init__(self, *args: Any, attn_dropout: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not 0.0 <= attn_dropout < 1.0:
+            raise ValueError(f'attn_dropout must be in [0, 1), got {attn_dropout}')
+        if attn_dropout:
+            self.kwargs['attn_dropout'] = float(attn_dropout)
+            for conv in self.gnn.convs:
+                conv.dropout = float(attn_dropout)
 
 
