@@ -97,6 +97,8 @@ class BGRL(Objective):
             :obj:`None` keeps the momentum constant. (default: :obj:`None`)
         predictor_channels (int): hidden width of the predictor
             ``Linear -> PReLU -> Linear``. (default: :obj:`512`)
+        predictor_norm (bool): put batch norm (momentum 0.01) after the predictor's first
+            layer, as BGRL's own predictor does. (default: :obj:`False`)
     """
 
     level: ClassVar[str] = 'node'
@@ -104,7 +106,7 @@ class BGRL(Objective):
 
     def __init__(self, encoder: Encoder, pe1: float = 0.2, pe2: float = 0.3, pf1: float = 0.2,
                  pf2: float = 0.1, momentum: float = 0.99, total_steps: int | None = None,
-                 predictor_channels: int = 512) -> None:
+                 predictor_channels: int = 512, predictor_norm: bool = False) -> None:
         for name, rate in (('pe1', pe1), ('pe2', pe2), ('pf1', pf1), ('pf2', pf2)):
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f'{name} must be in [0, 1), got {rate}')
@@ -119,10 +121,14 @@ class BGRL(Objective):
         super().__init__(encoder, pe1=float(pe1), pe2=float(pe2), pf1=float(pf1),
                          pf2=float(pf2), momentum=float(momentum),
                          total_steps=total_steps,
-                         predictor_channels=int(predictor_channels))
+                         predictor_channels=int(predictor_channels),
+                         **({'predictor_norm': True} if predictor_norm else {}))
         channels = encoder.out_channels
+        # BGRL's own predictor has batch norm (momentum 0.01) between its layers
+        norm = ([torch.nn.BatchNorm1d(predictor_channels, momentum=0.01)] if predictor_norm
+                else [])
         self.predictor = torch.nn.Sequential(torch.nn.Linear(channels, predictor_channels),
-                                             torch.nn.PReLU(1),
+                                             *norm, torch.nn.PReLU(1),
                                              torch.nn.Linear(predictor_channels, channels))
         self.target_encoder = copy.deepcopy(encoder)
         self.target_encoder.requires_grad_(False)

@@ -186,3 +186,25 @@ def test_defaults_and_bad_options():
         BGRL(enc, total_steps=0)
     with pytest.raises(ValueError, match='float'):
         BGRL(build_encoder('gin', num_layers=1, hidden_channels=8))
+
+
+def test_predictor_norm_option(float_graph):
+    """predictor_norm adds BGRL's batch norm (momentum 0.01) after the predictor's first layer;
+    it is recorded only when set, and the objective still trains."""
+    from graphpfm.nn import build_encoder
+    from graphpfm.objectives import build_objective
+    enc = build_encoder('gcn', num_layers=2, hidden_channels=8,
+                        in_channels=float_graph.num_features, norm=None)
+    obj = build_objective('bgrl', enc, predictor_channels=6, predictor_norm=True)
+    kinds = [type(m).__name__ for m in obj.predictor]
+    assert kinds == ['Linear', 'BatchNorm1d', 'PReLU', 'Linear']
+    assert obj.predictor[1].momentum == 0.01 and obj.predictor[1].num_features == 6
+    assert obj.config()['kwargs']['predictor_norm'] is True
+    plain = build_objective('bgrl', build_encoder('gcn', num_layers=2, hidden_channels=8,
+                                                  in_channels=float_graph.num_features,
+                                                  norm=None))
+    assert 'predictor_norm' not in plain.config()['kwargs']
+    assert [type(m).__name__ for m in plain.predictor] == ['Linear', 'PReLU', 'Linear']
+    out = obj(float_graph, torch.Generator().manual_seed(0))
+    out.loss.backward()
+    assert obj.predictor[1].weight.grad is not None
