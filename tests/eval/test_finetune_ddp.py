@@ -55,6 +55,7 @@ def _worker(rank, world, port, out_dir):
         'params': {s: {k: v.detach().clone() for k, v in m.state_dict().items()}
                    for s, m in models.items()}},
         os.path.join(out_dir, f'rank-{rank}.pt'))
+    torch.distributed.barrier()  # both ranks done before the group goes (a lone rank can hang)
     torch.distributed.destroy_process_group()
 
 

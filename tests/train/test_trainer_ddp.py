@@ -48,6 +48,7 @@ def _worker(rank, world, port, out_dir):
     torch.save({k: v.detach().clone() for k, v in obj.state_dict().items()},
                os.path.join(out_dir, f'params-{rank}.pt'))
     torch.save(hist, os.path.join(out_dir, f'hist-{rank}.pt'))
+    torch.distributed.barrier()  # both ranks done before the group goes (a lone rank can hang)
     torch.distributed.destroy_process_group()
 
 
