@@ -233,6 +233,22 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
             'protocol_hash': task['hash'], 'arm_hash': task.get('arm_hash')}
 
 
+def _run_tasks(fn: Any, tasks: list[dict[str, Any]], path: Path, args: argparse.Namespace,
+               describe: Any) -> None:
+    """Run ``fn`` on every task in ``args.jobs`` worker processes, appending each record to
+    ``path`` (one JSON line, flushed) as it finishes."""
+    if not tasks:
+        return
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    with ProcessPoolExecutor(args.jobs, initializer=_init_worker,
+                             initargs=(threads,)) as pool, path.open('a') as f:
+        for fut in as_completed([pool.submit(fn, t) for t in tasks]):
+            rec = fut.result()
+            f.write(json.dumps(rec) + '\n')
+            f.flush()
+            log.info('%s', describe(rec))
+
+
 def _hash(d: dict[str, Any]) -> str:
     import hashlib
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -284,18 +300,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
              for a in sorted(arms_for(methods), key=lambda a: cost[a])
              for s in proto['seeds'] if (a, s) not in done]
     log.info('%d (arm, seed) runs to do', len(tasks))
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    if tasks:
-        with ProcessPoolExecutor(args.jobs, initializer=_init_worker,
-                                 initargs=(threads,)) as pool, path.open('a') as f:
-            futures = [pool.submit(run_arm, t) for t in tasks]
-            for fut in as_completed(futures):
-                rec = fut.result()
-                f.write(json.dumps(rec) + '\n')
-                f.flush()
-                log.info('%s seed %d: test %s %.4f (C=%g, pretraining %.0f s)', rec['arm'],
-                         rec['seed'], rec['metric'], rec['test_at_best_valid'], rec['best_C'],
-                         rec['pretrain_seconds'])
+    _run_tasks(run_arm, tasks, path, args, lambda r: (
+        f"{r['arm']} seed {r['seed']}: test {r['metric']} {r['test_at_best_valid']:.4f} "
+        f"(C={r['best_C']:g}, pretraining {r['pretrain_seconds']:.0f} s)"))
     sys.stdout.write(report(out) + '\n')
     return 0
 
@@ -412,18 +419,9 @@ def run_finetune(args: argparse.Namespace) -> int:
               'checkpoint': None if a.startswith('random-') else str(encoder_path(out, a, s))}
              for a in arms for s in seeds if (a, s) not in done]
     log.info('%d (arm, seed) fine-tunings to do', len(tasks))
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    if tasks:
-        with ProcessPoolExecutor(args.jobs, initializer=_init_worker,
-                                 initargs=(threads,)) as pool, path.open('a') as f:
-            futures = [pool.submit(finetune_arm, t) for t in tasks]
-            for fut in as_completed(futures):
-                rec = fut.result()
-                f.write(json.dumps(rec) + '\n')
-                f.flush()
-                log.info('%s seed %d: fine-tuned test %s %.4f at epoch %d (%.0f s)', rec['arm'],
-                         rec['seed'], rec['metric'], rec['test_at_best_valid'],
-                         rec['best_epoch'], rec['wall_s'])
+    _run_tasks(finetune_arm, tasks, path, args, lambda r: (
+        f"{r['arm']} seed {r['seed']}: fine-tuned test {r['metric']} "
+        f"{r['test_at_best_valid']:.4f} at epoch {r['best_epoch']} ({r['wall_s']:.0f} s)"))
     sys.stdout.write(report(out, partial=len(seeds) < len(proto['seeds'])) + '\n')
     return 0
 
