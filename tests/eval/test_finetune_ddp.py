@@ -2,10 +2,9 @@
 process with the same global batch; only rank 0 writes the log."""
 import json
 import os
-import socket
 
 import torch
-import torch.multiprocessing as mp
+from ddp_harness import spawn_gloo
 
 
 def _bundle():
@@ -44,10 +43,7 @@ def _finetune(log_path):
     return result, models
 
 
-def _worker(rank, world, port, out_dir):
-    os.environ.update({'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port),
-                       'RANK': str(rank), 'WORLD_SIZE': str(world), 'LOCAL_RANK': str(rank)})
-    torch.set_num_threads(1)
+def _worker(rank, out_dir):
     result, models = _finetune(os.path.join(out_dir, 'ddp.jsonl'))
     torch.save({'runs': [{k: v for k, v in r.items() if k != 'curves'} | {
         'valid_curve': r['curves']['valid'], 'loss_curve': r['curves']['train_loss']}
@@ -55,15 +51,10 @@ def _worker(rank, world, port, out_dir):
         'params': {s: {k: v.detach().clone() for k, v in m.state_dict().items()}
                    for s, m in models.items()}},
         os.path.join(out_dir, f'rank-{rank}.pt'))
-    torch.distributed.barrier()  # both ranks done before the group goes (a lone rank can hang)
-    torch.distributed.destroy_process_group()
 
 
 def test_two_gloo_ranks_equal_one_process(tmp_path):
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    mp.spawn(_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    spawn_gloo(_worker, str(tmp_path))
     single, models = _finetune(str(tmp_path / 'single.jsonl'))
     for rank in (0, 1):
         got = torch.load(tmp_path / f'rank-{rank}.pt', weights_only=False)

@@ -1,11 +1,10 @@
 """Data-parallel training: 2 gloo processes give the parameters of one process with the same
 global batch; only rank 0 writes."""
 import os
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
+from ddp_harness import spawn_gloo
 
 SMILES = ['CCO', 'c1ccccc1O', 'CC(=O)Nc1ccc(O)cc1', 'C1CCCCC1N', 'O=C(O)c1ccccc1OC(C)=O',
           'CN1C=NC2=C1C(=O)N(C(=O)N2C)C', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', 'CCCCN',
@@ -39,24 +38,16 @@ def _train(out_dir, tag):
     return obj, hist, trainer
 
 
-def _worker(rank, world, port, out_dir):
-    os.environ.update({'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port),
-                       'RANK': str(rank), 'WORLD_SIZE': str(world), 'LOCAL_RANK': str(rank)})
-    torch.set_num_threads(1)
+def _worker(rank, out_dir):
     obj, hist, trainer = _train(out_dir, 'ddp')
-    assert (trainer.rank, trainer.world_size) == (rank, world)
+    assert (trainer.rank, trainer.world_size) == (rank, 2)
     torch.save({k: v.detach().clone() for k, v in obj.state_dict().items()},
                os.path.join(out_dir, f'params-{rank}.pt'))
     torch.save(hist, os.path.join(out_dir, f'hist-{rank}.pt'))
-    torch.distributed.barrier()  # both ranks done before the group goes (a lone rank can hang)
-    torch.distributed.destroy_process_group()
 
 
 def test_two_gloo_ranks_equal_one_process_with_the_global_batch(tmp_path):
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    mp.spawn(_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    spawn_gloo(_worker, str(tmp_path))
     single, hist, _ = _train(str(tmp_path), 'single')
     for rank in (0, 1):
         params = torch.load(tmp_path / f'params-{rank}.pt', weights_only=True)
