@@ -205,7 +205,7 @@ def test_basic_gnn_act_last(graph):
 
 def test_input_and_attention_dropout(graph):
     """input_dropout drops the first layer's input in training only; attn_dropout reaches
-    every GATConv (PyG's GAT ``dropout`` does not); both survive the config round trip."""
+    every GATConv (``dropout`` does not, see below); both survive the config round trip."""
     enc = build_encoder('gat', num_layers=2, hidden_channels=8, heads=2, in_channels=16,
                         norm=None, input_dropout=0.5, attn_dropout=0.1)
     assert [c.dropout for c in enc.gnn.convs] == [0.1, 0.1]
@@ -248,3 +248,18 @@ def test_graphmae_adds_no_second_activation_after_act_last(graph):
 
     assert loss_with_prelu_slope(True, 0.25) == loss_with_prelu_slope(True, -3.0)
     assert loss_with_prelu_slope(False, 0.25) != loss_with_prelu_slope(False, -3.0)
+
+
+def test_gat_dropout_does_not_reach_the_attention():
+    """``dropout`` acts between layers only: PyG's GAT hands it to every GATConv as attention
+    dropout, which the encoder undoes (attention dropout is ``attn_dropout``, default 0)."""
+    enc = build_encoder('gat', num_layers=2, hidden_channels=8, heads=2, in_channels=16,
+                        norm=None, dropout=0.3)
+    assert [c.dropout for c in enc.gnn.convs] == [0.0, 0.0]
+    assert enc.gnn.dropout.p == 0.3
+    again = build_encoder('gat', **enc.config()['kwargs'])
+    assert [c.dropout for c in again.gnn.convs] == [0.0, 0.0]
+    both = build_encoder('gat', num_layers=2, hidden_channels=8, heads=2, in_channels=16,
+                         dropout=0.3, attn_dropout=0.1)
+    assert [c.dropout for c in both.gnn.convs] == [0.1, 0.1]
+

@@ -135,8 +135,10 @@ class GATEncoder(_BasicGNNEncoder):
 
     Same arguments as :class:`GCNEncoder`, plus ``heads`` (default: :obj:`1`),
     ``attn_dropout`` (dropout on the attention coefficients of every layer, GATConv's own
-    ``dropout``, which :class:`~torch_geometric.nn.GAT`'s ``dropout`` does not reach;
-    default: :obj:`0.0`) and other :class:`torch_geometric.nn.GAT` keywords.
+    ``dropout``; ``dropout`` acts between layers only: PyG's :class:`~torch_geometric.nn.GAT`
+    would pass its ``dropout`` to the attention too, which is undone here; recorded in
+    :attr:`kwargs` only when set; default: :obj:`0.0`) and other
+    :class:`torch_geometric.nn.GAT` keywords.
     """
 
     pyg_model = GAT
@@ -148,7 +150,7 @@ class GATEncoder(_BasicGNNEncoder):
             raise ValueError(f'attn_dropout must be in [0, 1), got {attn_dropout}')
         if attn_dropout:
             self.kwargs['attn_dropout'] = float(attn_dropout)
-            for conv in self.gnn.convs:
-                conv.dropout = float(attn_dropout)
+        for conv in self.gnn.convs:  # PyG's GAT hands every GATConv its `dropout`
+            conv.dropout = float(attn_dropout)
 
 
