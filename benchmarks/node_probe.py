@@ -193,8 +193,9 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
     bundle = normalise_features(load_dataset(task['dataset'], root=task['root'],
                                              progress=False))
     data = bundle.dataset
-    method = None if arm.startswith('random-') else METHODS[arm]
-    arch = dict(ARCHITECTURES[arm[len('random-'):] if method is None else method['arch']])
+    method = None if arm.startswith('random-') else task.get('method', METHODS[arm])
+    arch = dict(task.get('architecture') or ARCHITECTURES[
+        arm[len('random-'):] if method is None else method['arch']])
     name = arch.pop('name')
     seed_everything(seed)
     encoder = build_encoder(name, in_channels=data.num_features, **arch)
@@ -208,7 +209,8 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
         cfg = TrainConfig(epochs=task['epochs'], lr=method['lr'],
                           weight_decay=method['weight_decay'], seed=seed, device=task['device'],
                           progress=False, node_batch_size=0,
-                          lr_schedule=method.get('lr_schedule'))
+                          lr_schedule=method.get('lr_schedule'),
+                          warmup_epochs=method.get('warmup_epochs', 0))
         history = Trainer(objective, cfg).fit(data)
         encoder = objective.encoder
     pretrain_s = time.perf_counter() - start
@@ -426,6 +428,107 @@ def run_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- sweep
+def parse_variant(spec: str) -> dict[str, Any]:
+    """``'lr=5e-4,warmup_epochs=100,options.pe1=0.3,arch.hidden_channels=256'`` as a dict of
+    overrides; values are read as JSON where they parse (numbers, true/false/null), else kept
+    as strings. An empty spec is the method's configuration as it stands."""
+    out: dict[str, Any] = {}
+    for item in (x.strip() for x in spec.split(',')):
+        if not item:
+            continue
+        key, sep, value = item.partition('=')
+        if not sep or not key:
+            raise SystemExit(f"error: variant item '{item}' is not KEY=VALUE (KEY: a method "
+                             "setting, options.NAME or arch.NAME)")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def apply_variant(method: str, overrides: dict[str, Any]) -> tuple[dict[str, Any],
+                                                                     dict[str, Any]]:
+    """The method's configuration and architecture with ``overrides`` applied (copies);
+    unknown method settings are an error that lists the valid ones."""
+    config = {**METHODS[method], 'options': dict(METHODS[method]['options'])}
+    arch = dict(ARCHITECTURES[config['arch']])
+    settings = ('epochs', 'lr', 'weight_decay', 'lr_schedule', 'warmup_epochs')
+    for key, value in overrides.items():
+        if key.startswith('options.'):
+            config['options'][key[len('options.'):]] = value
+        elif key.startswith('arch.'):
+            arch[key[len('arch.'):]] = value
+        elif key in settings:
+            config[key] = value
+        else:
+            raise SystemExit(f"error: unknown variant key '{key}'; valid: "
+                             f"{', '.join(settings)}, options.NAME, arch.NAME")
+    return config, arch
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Pretrain and probe variants of one method on the given seeds; the table shows the
+    validation accuracy only (``--show-test`` adds test), so that a configuration is chosen
+    on validation and then run with ``run`` on all seeds."""
+    if args.method not in METHODS:
+        raise SystemExit(f"error: unknown method '{args.method}'; valid: {', '.join(METHODS)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / 'sweep.jsonl'
+    seeds = [int(s) for s in args.seeds.split(',') if s]
+    done = {(r['variant_hash'], r['seed']) for r in _read_jsonl(path)}
+    root = args.root or os.environ.get('GRAPHPFM_DATA')
+    tasks = []
+    for spec in args.variant or ['']:
+        config, arch = apply_variant(args.method, parse_variant(spec))
+        vkey = {'dataset': args.dataset, 'features': FEATURES, 'method': args.method,
+                'config': config, 'architecture': arch}
+        vh = _hash(vkey)
+        tasks += [{'arm': args.method, 'seed': s, 'dataset': args.dataset, 'root': root,
+                   'device': args.device, 'hash': vh, 'method': config,
+                   'architecture': arch, 'epochs': config['epochs'], 'variant': spec,
+                   'variant_hash': vh} for s in seeds if (vh, s) not in done]
+    log.info('%d (variant, seed) runs to do', len(tasks))
+    _run_tasks(_sweep_task, tasks, path, args, lambda r: (
+        f"{r['arm']} [{r['variant']}] seed {r['seed']}: valid {r['best_valid']:.4f}"))
+    sys.stdout.write(sweep_report(out, show_test=args.show_test) + '\n')
+    return 0
+
+
+def _sweep_task(task: dict[str, Any]) -> dict[str, Any]:
+    return {**run_arm(task), 'variant': task['variant'], 'variant_hash': task['variant_hash'],
+            'config': task['method'], 'architecture': task['architecture']}
+
+
+def sweep_report(out: Path, show_test: bool = False) -> str:
+    """Markdown table of ``<out>/sweep.jsonl``: one row per variant, validation accuracy
+    mean ± std (ddof=0) over its seeds, best first; test only with ``show_test``."""
+    import numpy as np
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for r in _read_jsonl(Path(out) / 'sweep.jsonl'):
+        rows.setdefault(r['variant_hash'], []).append(r)
+    if not rows:
+        raise SystemExit(f'error: no sweep records in {out}')
+    head = '| method | variant | seeds | valid (mean ± std) |' + (' test |' if show_test else '')
+    lines = [head, '|---|---|---|---|' + ('---|' if show_test else '')]
+
+    def stats(rs: list[dict[str, Any]], key: str) -> tuple[float, float]:
+        v = np.array([r[key] for r in rs]) * 100
+        return float(v.mean()), float(v.std())
+    for rs in sorted(rows.values(), key=lambda rs: -stats(rs, 'best_valid')[0]):
+        m, s = stats(rs, 'best_valid')
+        line = (f"| {rs[0]['arm']} | {rs[0]['variant'] or '(as configured)'} | "
+                f"{','.join(str(r['seed']) for r in sorted(rs, key=lambda r: r['seed']))} | "
+                f'{m:.1f} ± {s:.1f} |')
+        if show_test:
+            tm, ts = stats(rs, 'test_at_best_valid')
+            line += f' {tm:.1f} ± {ts:.1f} |'
+        lines.append(line)
+    return '\n'.join(lines)
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
@@ -514,6 +617,21 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument('--device', default='cpu')
     f.add_argument('--jobs', type=int, default=1)
     f.add_argument('--threads', type=int, default=None)
+    w = sub.add_parser('sweep', help='variants of one method on a few seeds, compared on '
+                       'validation accuracy (resumable)')
+    w.add_argument('--method', required=True, help=f"one of {', '.join(METHODS)}")
+    w.add_argument('--variant', action='append', default=None,
+                   help="overrides, e.g. 'lr=5e-4,warmup_epochs=100,options.pe1=0.3,"
+                   "arch.hidden_channels=256' (repeat for several; none: as configured)")
+    w.add_argument('--dataset', default='Cora')
+    w.add_argument('--seeds', default='0', help="comma list, e.g. '0,1'")
+    w.add_argument('--show-test', action='store_true',
+                   help='also print test accuracy (do not choose on it)')
+    w.add_argument('--root', default=None)
+    w.add_argument('--device', default='cpu')
+    w.add_argument('--jobs', type=int, default=1)
+    w.add_argument('--threads', type=int, default=None)
+    w.add_argument('--out', required=True)
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true')
@@ -523,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_benchmark(args)
     if args.command == 'finetune':
         return run_finetune(args)
+    if args.command == 'sweep':
+        return run_sweep(args)
     sys.stdout.write(report(Path(args.out), partial=args.partial) + '\n')
     return 0
 

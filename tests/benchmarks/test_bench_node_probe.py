@@ -92,3 +92,37 @@ def test_finetune_column_beside_the_probe(tmp_path, data_root):
     assert again.returncode == 0 and '0 (arm, seed) fine-tunings to do' in again.stderr
     other = _finetune(out, data_root, '--lr', '0.05')
     assert other.returncode != 0 and 'another recipe' in other.stderr
+
+
+def test_sweep_variants_compared_on_validation(tmp_path, data_root):
+    """Two variants of DGI on one seed: each record carries its overridden configuration,
+    the table shows validation only (test on request), and a rerun does nothing."""
+    out = tmp_path / 'sw'
+    cmd = [sys.executable, '-m', 'benchmarks.node_probe', 'sweep', '--method', 'dgi',
+           '--variant', 'epochs=2', '--variant', 'epochs=2,lr=0.01,arch.hidden_channels=16',
+           '--seeds', '0', '--root', str(data_root), '--threads', '1', '--out', str(out)]
+    env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    recs = [json.loads(line) for line in (out / 'sweep.jsonl').read_text().splitlines()]
+    by = {r['variant']: r for r in recs}
+    assert set(by) == {'epochs=2', 'epochs=2,lr=0.01,arch.hidden_channels=16'}
+    small = by['epochs=2,lr=0.01,arch.hidden_channels=16']
+    assert small['config']['lr'] == 0.01 and small['architecture']['hidden_channels'] == 16
+    assert by['epochs=2']['config']['lr'] == 1e-3 and small['epochs'] == 2
+    assert by['epochs=2']['variant_hash'] != small['variant_hash']
+    assert 'valid (mean ± std)' in res.stdout and 'test' not in res.stdout.split('\n')[0]
+    again = subprocess.run(cmd + ['--show-test'], cwd=REPO, capture_output=True, text=True,
+                           timeout=600, env=env)
+    assert '0 (variant, seed) runs to do' in again.stderr and '| test |' in again.stdout
+    bad = subprocess.run(cmd[:6] + ['--variant', 'lrr=1', '--out', str(out)], cwd=REPO,
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert bad.returncode != 0 and "unknown variant key 'lrr'" in bad.stderr
+
+
+def test_parse_variant_reads_json_values(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks.node_probe import parse_variant
+    assert parse_variant('lr=5e-4,lr_schedule=cosine,options.predictor_norm=true') == {
+        'lr': 5e-4, 'lr_schedule': 'cosine', 'options.predictor_norm': True}
+    assert parse_variant('') == {}
