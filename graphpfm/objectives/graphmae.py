@@ -11,6 +11,7 @@ from torch_geometric.nn import GATConv, GCNConv, GINConv
 from torch_geometric.utils import add_self_loops, remove_self_loops, softmax
 
 from ..nn.encoders.base import Encoder
+from ..nn.encoders.basic_gnn import GAT_INITS, dgl_gat_init_
 from ..nn.encoders.mol_gin import MolGINConv
 from ..nn.encoders.ogb_features import atom_feature_dims, atom_mask_token
 from ..nn.losses import sce_loss
@@ -150,6 +151,10 @@ class GraphMAE(Objective):
       GraphMAE's ``concat_hidden`` does.
     * One optimizer over encoder and decoder (``chem/`` uses one per module, with the same
       settings, which is equivalent for Adam).
+    * The node-level code's GAT decoder drops its input features (``in_drop``) and its
+      attention coefficients (``attn_drop``) and starts from DGL's initialisation; here these
+      are options (:obj:`decoder_dropout`, :obj:`decoder_attn_dropout`,
+      :obj:`decoder_init`), off by default.
 
     The defaults are ``chem/``'s: ``mask_rate=0.25``, ``alpha_l=1`` (here :obj:`gamma`), no
     replacement, a GIN decoder. GraphMAE's node-classification configs use ``alpha_l`` 1 to 3
@@ -165,18 +170,49 @@ class GraphMAE(Objective):
             (GraphMAE's ``alpha_l``). (default: :obj:`1.0`)
         decoder (str): the decoder layer: ``'gin'`` for OGB atom inputs; ``'gin'``,
             ``'gcn'`` or ``'gat'`` for float inputs. (default: :obj:`'gin'`)
+        decoder_dropout (float): dropout on the decoder's input (after the re-mask), in
+            :math:`[0, 1)`: GraphMAE's GAT decoder applies its ``feat_drop`` (``in_drop``,
+            0.2 in the node-level configs) there. Recorded in :attr:`kwargs` only when set.
+            (default: :obj:`0.0`)
+        decoder_attn_dropout (float): dropout on the GAT decoder's attention coefficients,
+            in :math:`[0, 1)` (GraphMAE's ``attn_drop``, 0.1 in the node-level configs); only
+            with ``decoder='gat'``. Recorded in :attr:`kwargs` only when set.
+            (default: :obj:`0.0`)
+        decoder_init (str): the GAT decoder's initialisation: ``'glorot'`` (PyG's) or
+            ``'dgl'`` (DGL's, as GraphMAE's, :func:`~graphpfm.nn.encoders.basic_gnn.dgl_gat_init_`;
+            kept by :meth:`reset_parameters`); only with ``decoder='gat'``. Recorded in
+            :attr:`kwargs` only when not ``'glorot'``. (default: :obj:`'glorot'`)
     """
 
     def __init__(self, encoder: Encoder, mask_rate: float = 0.25, replace_rate: float = 0.0,
-                 gamma: float = 1.0, decoder: str = 'gin') -> None:
+                 gamma: float = 1.0, decoder: str = 'gin', decoder_dropout: float = 0.0,
+                 decoder_attn_dropout: float = 0.0, decoder_init: str = 'glorot') -> None:
         if not 0.0 < mask_rate < 1.0:
             raise ValueError(f'mask_rate must be in (0, 1), got {mask_rate}')
         if not 0.0 <= replace_rate < 1.0:
             raise ValueError(f'replace_rate must be in [0, 1), got {replace_rate}')
         if not gamma >= 1.0:
             raise ValueError(f'gamma must be >= 1, got {gamma}')
+        if not 0.0 <= decoder_dropout < 1.0:
+            raise ValueError(f'decoder_dropout must be in [0, 1), got {decoder_dropout}')
+        if not 0.0 <= decoder_attn_dropout < 1.0:
+            raise ValueError(f'decoder_attn_dropout must be in [0, 1), got '
+                             f'{decoder_attn_dropout}')
+        if decoder_init not in GAT_INITS:
+            raise ValueError(f"decoder_init '{decoder_init}' invalid; valid options: "
+                             f"{', '.join(GAT_INITS)}")
+        if decoder != 'gat' and (decoder_attn_dropout or decoder_init != 'glorot'):
+            raise ValueError(f"decoder_attn_dropout and decoder_init need decoder='gat', got "
+                             f"decoder='{decoder}'")
+        extra: dict[str, float | str] = {}  # recorded only when set (older configs unchanged)
+        if decoder_dropout:
+            extra['decoder_dropout'] = float(decoder_dropout)
+        if decoder_attn_dropout:
+            extra['decoder_attn_dropout'] = float(decoder_attn_dropout)
+        if decoder_init != 'glorot':
+            extra['decoder_init'] = decoder_init
         super().__init__(encoder, mask_rate=float(mask_rate), replace_rate=float(replace_rate),
-                         gamma=float(gamma), decoder=decoder)
+                         gamma=float(gamma), decoder=decoder, **extra)
         kind = encoder.input_kind
         if decoder not in DECODERS[kind]:
             raise ValueError(f"decoder '{decoder}' invalid for '{kind}' inputs; valid options: "
@@ -184,6 +220,8 @@ class GraphMAE(Objective):
         self.mask_rate = float(mask_rate)
         self.replace_rate = float(replace_rate)
         self.gamma = float(gamma)
+        self.decoder_dropout = float(decoder_dropout)
+        self.decoder_init = decoder_init
         self.is_molecular = kind == 'ogb_atom'
         channels = int(encoder.kwargs.get('hidden_channels') or encoder.out_channels)
         self.activation = torch.nn.PReLU()
@@ -201,6 +239,8 @@ class GraphMAE(Objective):
                                  f'got {type(encoder).__name__} without it')
             self.in_channels = int(in_channels)
             self.decoder = _float_decoder(decoder, channels, self.in_channels)
+            if decoder == 'gat':
+                self.decoder.dropout = float(decoder_attn_dropout)
             self.enc_mask_token = torch.nn.Parameter(torch.zeros(1, self.in_channels))
         self.reset_parameters()
 
@@ -210,6 +250,8 @@ class GraphMAE(Objective):
         self.activation.reset_parameters()
         self.encoder_to_decoder.reset_parameters()
         self.decoder.reset_parameters()
+        if self.decoder_init == 'dgl':
+            dgl_gat_init_(self.decoder)
         if self.enc_mask_token is not None:
             torch.nn.init.zeros_(self.enc_mask_token)
 
@@ -268,6 +310,8 @@ class GraphMAE(Objective):
             h = self.activation(h)  # encoder already ends in an activation (node-level GraphMAE)
         rep = self.encoder_to_decoder(h)
         rep = rep.masked_fill(mask.unsqueeze(1), 0.0)  # re-mask
+        if self.decoder_dropout:  # GraphMAE's decoder drops its input (its feat_drop)
+            rep = F.dropout(rep, self.decoder_dropout, self.training)
         if self.is_molecular:
             pred = self.decoder(rep, masked.edge_index, edge_attr)[mask]
             label = masked.masked_node_target

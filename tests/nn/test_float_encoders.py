@@ -263,3 +263,40 @@ def test_gat_dropout_does_not_reach_the_attention():
                          dropout=0.3, attn_dropout=0.1)
     assert [c.dropout for c in both.gnn.convs] == [0.1, 0.1]
 
+
+def _std_and_max(t):
+    t = t.detach().flatten()
+    return float(t.std()), float(t.abs().max())
+
+
+def test_gat_dgl_weight_init():
+    """weight_init='dgl': Xavier normal with gain sqrt(2) on the linear maps and attention
+    vectors (DGL's GATConv, GraphMAE's), bias zero; PyG's Glorot uniform by default; kept by
+    reset_parameters and recorded in the config only when set."""
+    import math
+    kw = dict(num_layers=2, hidden_channels=256, heads=4, in_channels=200, norm=None)
+    torch.manual_seed(0)
+    pyg = build_encoder('gat', **kw)
+    torch.manual_seed(0)
+    dgl = build_encoder('gat', weight_init='dgl', **kw)
+    assert 'weight_init' not in pyg.config()['kwargs']
+    assert dgl.config()['kwargs']['weight_init'] == 'dgl'
+    gain = math.sqrt(2.0)
+    for enc in (dgl, build_encoder('gat', **dgl.config()['kwargs'])):
+        for _ in range(2):  # as built, then after reset_parameters
+            for conv, fan_in in zip(enc.gnn.convs, (200, 256)):
+                std, biggest = _std_and_max(conv.lin.weight)
+                want = gain * math.sqrt(2.0 / (fan_in + 256))
+                assert abs(std - want) < 0.05 * want
+                assert biggest > math.sqrt(6.0 / (fan_in + 256))  # normal, not uniform
+                att_want = gain * math.sqrt(2.0 / (4 * 64 + 64))  # fans of [1, 4, 64]
+                for att in (conv.att_src, conv.att_dst):
+                    assert abs(_std_and_max(att)[0] - att_want) < 0.2 * att_want
+                assert torch.equal(conv.bias, torch.zeros_like(conv.bias))
+            enc.reset_parameters()
+    for conv, fan_in in zip(pyg.gnn.convs, (200, 256)):  # Glorot uniform, gain 1
+        std, biggest = _std_and_max(conv.lin.weight)
+        bound = math.sqrt(6.0 / (fan_in + 256))
+        assert biggest <= bound and abs(std - bound / math.sqrt(3)) < 0.05 * bound
+    with pytest.raises(ValueError, match="weight_init 'xavier' invalid; valid options: glorot"):
+        build_encoder('gat', weight_init='xavier', **kw)

@@ -321,3 +321,70 @@ def test_late_projection_gat_equals_pyg_gatconv():
     assert torch.allclose(xa.grad, xb.grad, atol=1e-4)
     for (n, p), (_, q) in zip(late.named_parameters(), ref.named_parameters()):
         assert torch.allclose(p.grad, q.grad, atol=1e-4), n
+
+
+def _gat_mae(**kw):
+    torch.manual_seed(0)
+    enc = build_encoder('gat', num_layers=2, hidden_channels=16, heads=2, in_channels=6,
+                        norm=None)
+    return build_objective('graphmae', enc, decoder='gat', **kw)
+
+
+def test_decoder_dropout_drops_the_re_masked_decoder_input(float_batch):
+    """decoder_dropout drops the decoder's input after the re-mask, in training only
+    (GraphMAE's decoder feat_drop); decoder_attn_dropout reaches the GAT decoder."""
+    obj = _gat_mae(decoder_dropout=0.5, decoder_attn_dropout=0.1)
+    assert obj.decoder.dropout == 0.1
+    assert _gat_mae().decoder.dropout == 0.0
+    seen = {}
+    obj.decoder.register_forward_pre_hook(lambda mod, args: seen.update(rep=args[0]))
+    obj.encoder_to_decoder.register_forward_hook(lambda mod, args, out: seen.update(full=out))
+    p = obj.prepare(float_batch, torch.Generator().manual_seed(0))
+    m = p.masked_node_mask
+    obj.train()
+    torch.manual_seed(0)
+    obj.compute(p)
+    rep, full = seen['rep'][~m], seen['full'][~m]
+    assert (seen['rep'][m] == 0).all()
+    dropped = rep == 0
+    assert 0.3 < float(dropped.float().mean()) < 0.7
+    torch.testing.assert_close(rep[~dropped], 2 * full[~dropped])
+    obj.eval()
+    obj.compute(p)
+    torch.testing.assert_close(seen['rep'][~m], seen['full'][~m])
+
+
+def test_decoder_dgl_init_and_recorded_options():
+    import math
+    torch.manual_seed(0)
+    enc = build_encoder('gat', num_layers=1, hidden_channels=256, heads=4, in_channels=600,
+                        norm=None)
+    obj = build_objective('graphmae', enc, decoder='gat', decoder_init='dgl')
+    for _ in range(2):  # as built, then after reset_parameters
+        w = obj.decoder.lin.weight.detach()
+        want = math.sqrt(2.0) * math.sqrt(2.0 / (256 + 600))
+        assert abs(float(w.std()) - want) < 0.05 * want
+        assert float(w.abs().max()) > math.sqrt(6.0 / (256 + 600))  # normal, not uniform
+        assert torch.equal(obj.decoder.bias, torch.zeros_like(obj.decoder.bias))
+        obj.reset_parameters()
+    assert obj.config()['kwargs'] == {'mask_rate': 0.25, 'replace_rate': 0.0, 'gamma': 1.0,
+                                      'decoder': 'gat', 'decoder_init': 'dgl'}
+    full = _gat_mae(decoder_dropout=0.2, decoder_attn_dropout=0.1, decoder_init='dgl')
+    kwargs = full.config()['kwargs']
+    assert kwargs['decoder_dropout'] == 0.2 and kwargs['decoder_attn_dropout'] == 0.1
+    rebuilt = build_objective('graphmae', full.encoder, **kwargs)
+    assert rebuilt.decoder.dropout == 0.1 and rebuilt.decoder_dropout == 0.2
+    assert 'decoder_dropout' not in _gat_mae().config()['kwargs']
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(decoder='gat', decoder_dropout=1.0), 'decoder_dropout must be in'),
+    (dict(decoder='gat', decoder_attn_dropout=-0.1), 'decoder_attn_dropout must be in'),
+    (dict(decoder='gat', decoder_init='xavier'), "decoder_init 'xavier' invalid"),
+    (dict(decoder='gin', decoder_attn_dropout=0.1), "need decoder='gat'"),
+    (dict(decoder='gcn', decoder_init='dgl'), "need decoder='gat'"),
+])
+def test_bad_decoder_options(kwargs, match):
+    enc = build_encoder('gat', num_layers=2, hidden_channels=16, heads=2, in_channels=6)
+    with pytest.raises(ValueError, match=match):
+        build_objective('graphmae', enc, **kwargs)

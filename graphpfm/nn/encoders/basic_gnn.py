@@ -1,4 +1,5 @@
-"""GCN, GraphSAGE and GAT encoders on PyG's :class:`~torch_geometric.nn.models.basic_gnn.BasicGNN`."""
+"""GCN, GraphSAGE and GAT encoders on PyG's
+:class:`~torch_geometric.nn.models.basic_gnn.BasicGNN`."""
 from __future__ import annotations
 
 from typing import Any
@@ -128,6 +129,34 @@ class SAGEEncoder(_BasicGNNEncoder):
     pyg_model = GraphSAGE
 
 
+#: weight initialisations of :class:`GATEncoder` (``weight_init``)
+GAT_INITS = ('glorot', 'dgl')
+
+
+def dgl_gat_init_(conv: torch.nn.Module) -> None:
+    r"""Re-initialise a :class:`~torch_geometric.nn.GATConv` in place as DGL's ``GATConv``
+    (and GraphMAE's copy of it, ``graphmae/models/gat.py``) does: Xavier *normal* with gain
+    :math:`\sqrt{2}` (``calculate_gain('relu')``) on the linear map(s) and on the attention
+    vectors, bias zero. PyG's own is Glorot *uniform* with gain 1, the attention vectors'
+    fans taken from their last two dimensions: for Cora's GraphMAE encoder (1433 -> 4 x 128)
+    the weights start :math:`\sqrt{2}` times wider and the attention vectors about 0.64
+    times as wide. The tensors have the same shapes in both libraries (``[heads * out, in]``
+    and ``[1, heads, out]``), so the fans agree. Edge and residual maps (absent from
+    GraphMAE's Cora layers) get the same treatment, as DGL's residual map does; uninitialised
+    (lazy) weights are left alone."""
+    gain = torch.nn.init.calculate_gain('relu')
+    for name in ('lin', 'lin_src', 'lin_dst', 'lin_edge', 'res'):
+        weight = getattr(getattr(conv, name, None), 'weight', None)
+        if weight is not None and not isinstance(weight, torch.nn.parameter.UninitializedParameter):
+            torch.nn.init.xavier_normal_(weight, gain=gain)
+    for name in ('att_src', 'att_dst', 'att_edge'):
+        att = getattr(conv, name, None)
+        if att is not None:
+            torch.nn.init.xavier_normal_(att, gain=gain)
+    if getattr(conv, 'bias', None) is not None:
+        torch.nn.init.zeros_(conv.bias)
+
+
 @ENCODERS.register('gat')
 class GATEncoder(_BasicGNNEncoder):
     r"""GAT (`Velickovic et al., 2018 <https://arxiv.org/abs/1710.10903>`_) encoder; on
@@ -137,20 +166,38 @@ class GATEncoder(_BasicGNNEncoder):
     ``attn_dropout`` (dropout on the attention coefficients of every layer, GATConv's own
     ``dropout``; ``dropout`` acts between layers only: PyG's :class:`~torch_geometric.nn.GAT`
     would pass its ``dropout`` to the attention too, which is undone here; recorded in
-    :attr:`kwargs` only when set; default: :obj:`0.0`) and other
+    :attr:`kwargs` only when set; default: :obj:`0.0`), ``weight_init`` (``'glorot'``: PyG's
+    initialisation; ``'dgl'``: DGL's, as GraphMAE's and DGL's GAT examples use, see
+    :func:`dgl_gat_init_`; kept by :meth:`reset_parameters`; recorded in :attr:`kwargs` only
+    when not ``'glorot'``; default: :obj:`'glorot'`) and other
     :class:`torch_geometric.nn.GAT` keywords.
     """
 
     pyg_model = GAT
     supports_edge_attr = True
 
-    def __init__(self, *args: Any, attn_dropout: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, attn_dropout: float = 0.0, weight_init: str = 'glorot',
+                 **kwargs: Any) -> None:
         if not 0.0 <= attn_dropout < 1.0:
             raise ValueError(f'attn_dropout must be in [0, 1), got {attn_dropout}')
+        if weight_init not in GAT_INITS:
+            raise ValueError(f"weight_init '{weight_init}' invalid; valid options: "
+                             f"{', '.join(GAT_INITS)}")
+        super().__init__(*args, **kwargs)
         if attn_dropout:
             self.kwargs['attn_dropout'] = float(attn_dropout)
         for conv in self.gnn.convs:  # PyG's GAT hands every GATConv its `dropout`
             conv.dropout = float(attn_dropout)
+        self.weight_init = weight_init
+        if weight_init != 'glorot':
+            self.kwargs['weight_init'] = weight_init
+            self._apply_weight_init()
 
+    def _apply_weight_init(self) -> None:
+        if self.weight_init == 'dgl':
+            for conv in self.gnn.convs:
+                dgl_gat_init_(conv)
 
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self._apply_weight_init()
