@@ -17,11 +17,13 @@ method only; records of superseded configurations stay in the file but out of th
 Configurations (the papers' Cora settings where they have one; differences stated):
 
 * ``graphmae``: 2-layer GAT, 512 hidden (4 heads x 128), PReLU on every layer, input-feature
-  dropout 0.2 on each layer's input, attention dropout 0.1, no norm; mask rate 0.5, replace
-  rate 0.05, gamma 3, GAT decoder; Adam lr 1e-3, weight decay 2e-4, cosine schedule, 1500
-  epochs (GraphMAE's configs.yml for Cora). Not reproduced: the decoder's own input and
-  attention dropout; its probe (a torch logistic regression with Adam, 300 epochs, which on
-  our encoders scores 1 to 3 points *below* the probe here).
+  dropout 0.2 on each layer's input, attention dropout 0.1, no norm, DGL's GAT initialisation
+  (xavier normal, gain sqrt(2); ``weight_init='dgl'``); mask rate 0.5, replace rate 0.05,
+  gamma 3, one-layer GAT decoder with its own input dropout 0.2, attention dropout 0.1 and
+  the same initialisation; Adam lr 1e-3, weight decay 2e-4, cosine schedule, 1500 epochs
+  (GraphMAE's configs.yml for Cora and its models/gat.py). Not reproduced: its probe (a torch
+  logistic regression with Adam, 300 epochs, which on our encoders scores 1 to 3 points
+  *below* the probe here).
 * ``grace``: 2-layer GCN, 128 hidden, Adam lr 5e-4, weight decay 1e-5, 200 epochs,
   temperature 0.4, edge drop 0.2/0.4, feature drop 0.3/0.4 (GRACE's config.yaml for Cora).
 * ``bgrl``: 2-layer GCN, 512 hidden, batch norm, Adam lr 1e-3, weight decay 1e-5, 1000 epochs,
@@ -69,7 +71,8 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     # every encoder normalises and activates its last layer too (act_last), as all four
     # methods' own encoders do; PyG's BasicGNN alone would leave it linear
     'gat': dict(name='gat', num_layers=2, hidden_channels=512, heads=4, dropout=0.2, norm=None,
-                act='prelu', act_last=True, input_dropout=0.2, attn_dropout=0.1),
+                act='prelu', act_last=True, input_dropout=0.2, attn_dropout=0.1,
+                weight_init='dgl'),
     'gcn2': dict(name='gcn', num_layers=2, hidden_channels=256, out_channels=128, norm=None,
                  act_last=True),
     'gcn2-bn': dict(name='gcn', num_layers=2, hidden_channels=512, norm='batch_norm',
@@ -79,7 +82,9 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
 }
 METHODS: dict[str, dict[str, Any]] = {
     'graphmae': dict(arch='gat', epochs=1500, lr=1e-3, weight_decay=2e-4,
-                     options=dict(mask_rate=0.5, replace_rate=0.05, gamma=3.0, decoder='gat'),
+                     options=dict(mask_rate=0.5, replace_rate=0.05, gamma=3.0, decoder='gat',
+                                  decoder_dropout=0.2, decoder_attn_dropout=0.1,
+                                  decoder_init='dgl'),
                      lr_schedule='cosine',
                      published=84.2),
     'grace': dict(arch='gcn2', epochs=200, lr=5e-4, weight_decay=1e-5,
