@@ -98,7 +98,8 @@ class BGRL(Objective):
         predictor_channels (int): hidden width of the predictor
             ``Linear -> PReLU -> Linear``. (default: :obj:`512`)
         predictor_norm (bool): put batch norm (momentum 0.01) after the predictor's first
-            layer, as BGRL's own predictor does. (default: :obj:`False`)
+            layer, as PyGCL's BGRL example does (BGRL's reference predictor, nerdslab/bgrl,
+            has none). (default: :obj:`False`)
     """
 
     level: ClassVar[str] = 'node'
@@ -124,7 +125,7 @@ class BGRL(Objective):
                          predictor_channels=int(predictor_channels),
                          **({'predictor_norm': True} if predictor_norm else {}))
         channels = encoder.out_channels
-        # BGRL's own predictor has batch norm (momentum 0.01) between its layers
+        # optional batch norm between the predictor's layers (PyGCL's BGRL example)
         norm = ([torch.nn.BatchNorm1d(predictor_channels, momentum=0.01)] if predictor_norm
                 else [])
         self.predictor = torch.nn.Sequential(torch.nn.Linear(channels, predictor_channels),
