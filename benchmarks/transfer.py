@@ -183,6 +183,11 @@ def _init_worker(threads: int, root: str | None) -> None:
     logging.basicConfig(level=logging.WARNING)
 
 
+#: pretraining logs the mean loss of every this many steps (the loss-curve figure); logging
+#: only, so not part of the protocol
+LOSS_LOG_STEPS = 10
+
+
 def pretrain_arm(task: dict[str, Any]) -> dict[str, Any]:
     """Pretrain one objective through the CLI path (leakage control included)."""
     from graphpfm.cli import run
@@ -194,7 +199,7 @@ def pretrain_arm(task: dict[str, Any]) -> dict[str, Any]:
             '--hidden-channels', str(proto['hidden_channels']), '--jk', proto['jk'],
             '--batch-size', str(proto['pretrain_batch_size']), '--lr', str(proto['pretrain_lr']),
             '--seed', str(proto['pretrain_seed']), '--device', device, '--no-progress',
-            '--out', str(out)]
+            '--log-every', str(LOSS_LOG_STEPS), '--out', str(out)]
     if root:
         argv += ['--root', root]
     if arm == 'supervised':
@@ -708,6 +713,54 @@ def figure(out: Path, path: Path) -> Path:
     return path
 
 
+def loss_curves(out: Path) -> dict[str, tuple[list[float], list[float]]]:
+    """Each pretrained arm's loss against epochs (fractional), from its ``train_log.jsonl``:
+    the within-epoch window means (``step_loss``) where logged, else one point per epoch
+    (at its end). Arms not pretrained yet are left out."""
+    curves = {}
+    for log_path in sorted(Path(out).glob('pretrain/*/train_log.jsonl')):
+        xs: list[float] = []
+        ys: list[float] = []
+        for line in log_path.read_text().splitlines():
+            r = json.loads(line)
+            steps = r.get('step_loss') or []
+            if steps:
+                xs += [r['epoch'] - 1 + (i + 1) / len(steps) for i in range(len(steps))]
+                ys += steps
+            else:
+                xs.append(float(r['epoch']))
+                ys.append(r['loss'])
+        if xs:
+            curves[log_path.parent.name.replace('_plus_', '+')] = (xs, ys)
+    return curves
+
+
+def loss_figure(out: Path, path: Path) -> Path:
+    """One panel per pretrained arm (losses differ in kind and scale): loss against epochs."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    curves = loss_curves(out)
+    if not curves:
+        raise SystemExit(f'error: no pretraining logs under {out}/pretrain/*/train_log.jsonl')
+    cols = min(4, len(curves))
+    rows = -(-len(curves) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    for ax, (arm, (xs, ys)) in zip(axes.flat, curves.items()):
+        ax.plot(xs, ys, marker='.' if len(xs) < 30 else None)
+        ax.set_title(arm, fontsize='medium')
+        ax.set_xlabel('epoch')
+        ax.set_ylabel('training loss')
+    for ax in list(axes.flat)[len(curves):]:
+        ax.axis('off')
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 # ----------------------------------------------------------------------------- cost estimate
 #: OGB's molecule datasets: ``(graphs, training graphs of OGB's scaffold split)``. Read from
 #: the split files for the five present on this machine; ``molsider``, ``molclintox`` and
@@ -1071,6 +1124,9 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument('--figure', default=None,
                    help='also write per-dataset bars with error bars to this PNG (needs '
                    'matplotlib; complete records only)')
+    q.add_argument('--loss-figure', default=None,
+                   help="also write each pretrained arm's loss curve (from "
+                   '<out>/pretrain/<arm>/train_log.jsonl) to this PNG')
     c = sub.add_parser('calibrate', help='measure per-graph costs on this machine (CPU time)')
     c.add_argument('--sizes', default='3x64,3x128,5x128,5x300',
                    help='encoder sizes, LAYERSxHIDDEN, comma list')
@@ -1100,6 +1156,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write('\n' + timing(Path(args.out), jobs=args.jobs, root=root) + '\n')
     if args.figure:
         sys.stdout.write(f'figure: {figure(Path(args.out), Path(args.figure))}\n')
+    if args.loss_figure:
+        sys.stdout.write(f'loss figure: {loss_figure(Path(args.out), Path(args.loss_figure))}\n')
     return 0
 
 

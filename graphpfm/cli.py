@@ -402,7 +402,8 @@ def pretrain(args: argparse.Namespace) -> Path:
                       save_every=args.save_every, node_batch_size=node_batch_size,
                       num_neighbors=num_neighbors, amp=getattr(args, 'amp', None),
                       lr_schedule=getattr(args, 'lr_schedule', None),
-                      warmup_epochs=getattr(args, 'warmup_epochs', 0))
+                      warmup_epochs=getattr(args, 'warmup_epochs', 0),
+                      log_every=getattr(args, 'log_every', 0))
     kwargs = _fill_total_steps(args.objective, kwargs, bundle, cfg)
     objective = build_objective(args.objective, encoder, **kwargs)
     objective.chain = chain
@@ -551,6 +552,9 @@ def _pretrain_parser(sub: Any) -> None:
                    '(GraphMAE, BGRL); unset: constant')
     g.add_argument('--warmup-epochs', type=int, default=0,
                    help='epochs of linear learning-rate warm-up')
+    g.add_argument('--log-every', type=int, default=0,
+                   help="also log the mean loss of every N steps (train_log.jsonl's "
+                   "'step_loss'); 0: per epoch only")
     _add_node_flags(g, 'seed nodes')
     _add_common_flags(p, 'runs/pretrain')
     p.set_defaults(func=pretrain)

@@ -101,6 +101,11 @@ class TrainConfig:
             constant. (default: :obj:`None`)
         warmup_epochs (int): epochs of linear warm-up before the schedule (with or without
             one). (default: :obj:`0`)
+        log_every (int): also record the loss within each epoch: every this many optimizer
+            steps, the mean loss of those steps (weighted by graphs or seed nodes; the last
+            window may be shorter) goes to the epoch record's ``'step_loss'`` list. Under
+            data parallelism these are rank 0's own batches. :obj:`0` records none.
+            (default: :obj:`0`)
     """
 
     epochs: int = 100
@@ -118,8 +123,12 @@ class TrainConfig:
     amp: str | None = None
     lr_schedule: str | None = None
     warmup_epochs: int = 0
+    log_every: int = 0
 
     def __post_init__(self) -> None:
+        if self.log_every < 0:
+            raise ValueError(f'log_every must be >= 0 (0: no within-epoch losses), got '
+                             f'{self.log_every}')
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp '{self.amp}' invalid; valid options: "
                              f"{', '.join(str(m) for m in AMP_MODES)}")
@@ -319,7 +328,8 @@ class Trainer:
                 self.history.append(record)
                 log.info('epoch %d: %s', epoch,
                          ', '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
-                                   for k, v in record.items() if k != 'epoch'))
+                                   for k, v in record.items()
+                                   if k not in ('epoch', 'step_loss')))
                 if log_file is not None:
                     log_file.write(json.dumps(record) + '\n')
                     log_file.flush()
@@ -338,6 +348,8 @@ class Trainer:
         hook = getattr(self.objective, 'on_step_end', None)
         scaler = self._scaler
         total_loss, total = 0.0, 0
+        window_loss, window_n, window_steps = 0.0, 0, 0
+        step_loss: list[float] = []
         last_lr = math.nan
         sums: dict[str, float] = {}
         start = time.perf_counter()
@@ -366,7 +378,14 @@ class Trainer:
             # seed nodes of a mini-batch, every node of the full graph; or graphs
             n = seed_count(batch) if node_level else batch.num_graphs
             total += n
-            total_loss += float(out.loss.detach()) * n
+            loss = float(out.loss.detach())
+            total_loss += loss * n
+            if cfg.log_every:
+                window_loss, window_n, window_steps = (window_loss + loss * n, window_n + n,
+                                                       window_steps + 1)
+                if window_steps == cfg.log_every:
+                    step_loss.append(window_loss / window_n)
+                    window_loss, window_n, window_steps = 0.0, 0, 0
             for k, v in out.logs.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * n
             bar.set_postfix(loss=f'{total_loss / total:.4f}')
@@ -384,6 +403,10 @@ class Trainer:
         if self._scheduler is not None:
             record['lr'] = last_lr  # the rate of the epoch's last step
         record.update({k: v / denom for k, v in sums.items()})
+        if cfg.log_every:
+            if window_n:
+                step_loss.append(window_loss / window_n)
+            record['step_loss'] = step_loss
         unit = 'nodes' if node_level else 'graphs'
         record.update({unit: total, 'seconds': seconds,
                        f'{unit}_per_s': total / seconds if seconds > 0 else math.nan})

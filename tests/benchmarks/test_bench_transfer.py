@@ -255,7 +255,8 @@ def test_quick_profile_smoke_run_records_report_timing_and_figure(tmp_path, data
     # report: the table from the records, the skipped-task counts, timing, the figure
     png = tmp_path / 'quick.png'
     rep = subprocess.run([sys.executable, '-m', 'benchmarks.transfer', 'report', '--out',
-                          str(out), '--timing', '--root', str(data_root), '--figure', str(png)],
+                          str(out), '--timing', '--root', str(data_root), '--figure', str(png),
+                          '--loss-figure', str(tmp_path / 'loss.png')],
                          cwd=REPO, capture_output=True, text=True, check=False, timeout=300,
                          env=env)
     assert rep.returncode == 0, rep.stderr[-3000:]
@@ -269,6 +270,28 @@ def test_quick_profile_smoke_run_records_report_timing_and_figure(tmp_path, data
     assert '| fine-tune ogbg-molbace (4 runs,' in rep.stdout
     assert 'Estimated `full` on this machine' in rep.stdout
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    # pretraining logged its within-epoch losses (one window: 64 molecules, one step)
+    log = json.loads((out / 'pretrain' / 'attr_masking' / 'train_log.jsonl').read_text())
+    assert log['step_loss'] == [log['loss']]
+    assert (tmp_path / 'loss.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_loss_curves_place_windows_within_epochs(transfer, tmp_path):
+    a = tmp_path / 'pretrain' / 'graphcl'
+    b = tmp_path / 'pretrain' / 'attr_masking_plus_context_pred'
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    (a / 'train_log.jsonl').write_text('\n'.join(json.dumps(r) for r in [
+        {'epoch': 1, 'loss': 2.0, 'step_loss': [3.0, 1.0]},
+        {'epoch': 2, 'loss': 0.5, 'step_loss': [0.6, 0.5, 0.4, 0.5]}]) + '\n')
+    (b / 'train_log.jsonl').write_text(json.dumps({'epoch': 1, 'loss': 1.5}) + '\n')
+    curves = transfer.loss_curves(tmp_path)
+    assert curves['graphcl'] == ([0.5, 1.0, 1.25, 1.5, 1.75, 2.0], [3.0, 1.0, 0.6, 0.5, 0.4, 0.5])
+    assert curves['attr_masking+context_pred'] == ([1.0], [1.5])  # per-epoch fallback
+    png = transfer.loss_figure(tmp_path, tmp_path / 'f' / 'loss.png')
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    with pytest.raises(SystemExit, match='no pretraining logs'):
+        transfer.loss_figure(tmp_path / 'empty', tmp_path / 'x.png')
 
 
 def test_calibrate_measures_per_graph_costs(transfer, tmp_path, data_root):

@@ -78,3 +78,28 @@ def test_load_checkpoint_errors(tmp_path):
 def test_trainer_config_validation():
     with pytest.raises(ValueError):
         TrainConfig(epochs=0)
+
+
+def test_log_every_records_window_means_of_the_step_losses(mol_store, tmp_path):
+    """16 graphs in batches of 5, 5, 5, 1: per-step losses (log_every=1) average, weighted by
+    graphs, to the epoch loss; windows of 3 steps are the weighted means of those steps."""
+    def run(log_every, sub):
+        torch.manual_seed(2)
+        obj = build_objective('attr_masking', build_encoder('gin', num_layers=2,
+                                                            hidden_channels=32))
+        cfg = TrainConfig(epochs=2, batch_size=5, lr=3e-3, seed=2, device='cpu',
+                          progress=False, log_every=log_every)
+        return Trainer(obj, cfg, log_path=tmp_path / sub / 'log.jsonl').fit(mol_store)
+    steps, windows, none = run(1, 'a'), run(3, 'b'), run(0, 'c')
+    sizes = torch.tensor([5.0, 5.0, 5.0, 1.0])
+    for s, w, n in zip(steps, windows, none):
+        per_step = torch.tensor(s['step_loss'], dtype=torch.float64)
+        assert len(per_step) == 4 and 'step_loss' not in n
+        assert float((per_step * sizes).sum() / 16) == pytest.approx(s['loss'], rel=1e-9)
+        assert w['step_loss'] == pytest.approx(
+            [float((per_step[:3] * sizes[:3]).sum() / 15), float(per_step[3])], rel=1e-9)
+        assert s['loss'] == w['loss'] == n['loss']  # logging changes nothing
+    logged = [json.loads(x) for x in (tmp_path / 'b' / 'log.jsonl').read_text().splitlines()]
+    assert logged[0]['step_loss'] == windows[0]['step_loss']
+    with pytest.raises(ValueError, match='log_every'):
+        TrainConfig(log_every=-1)
