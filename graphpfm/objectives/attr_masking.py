@@ -80,18 +80,17 @@ class AttrMasking(Objective):
             h = self.encoder(x, masked.edge_index, edge_attr=getattr(masked, 'edge_attr', None),
                              batch=getattr(masked, 'batch', None))
             loss = F.mse_loss(self.atom_head(h[mask]), masked.masked_feature_target)
-            return ObjectiveOutput(loss, {'feature_mse': float(loss.detach())})
+            return ObjectiveOutput(loss, {'feature_mse': loss.detach()})
         h = self.encode(masked)
         logits = self.atom_head(h[masked.masked_atom_mask])
         loss = F.cross_entropy(logits, masked.masked_atom_label)
-        logs = {'atom_loss': float(loss.detach()),
-                'atom_acc': float((logits.argmax(-1) == masked.masked_atom_label).float().mean())}
+        logs = {'atom_loss': loss.detach(),
+                'atom_acc': (logits.argmax(-1) == masked.masked_atom_label).float().mean()}
         if self.bond_head is not None and masked.masked_bond_label.numel() > 0:
             src, dst = masked.masked_bond_index
             bond_logits = self.bond_head(h[src] + h[dst])
             bond_loss = F.cross_entropy(bond_logits, masked.masked_bond_label)
             loss = loss + bond_loss
-            logs['bond_loss'] = float(bond_loss.detach())
-            logs['bond_acc'] = float(
-                (bond_logits.argmax(-1) == masked.masked_bond_label).float().mean())
+            logs['bond_loss'] = bond_loss.detach()
+            logs['bond_acc'] = (bond_logits.argmax(-1) == masked.masked_bond_label).float().mean()
         return ObjectiveOutput(loss, logs)

@@ -16,10 +16,19 @@ OBJECTIVES: Registry = Registry('objective')
 
 @dataclass
 class ObjectiveOutput:
-    """What :meth:`Objective.forward` returns."""
+    """What :meth:`Objective.forward` returns.
+
+    ``logs`` maps a name to a detached 0-dim tensor (on the loss's device) or to a plain
+    Python number. Values computed from tensors stay tensors: converting one with
+    ``float()`` or ``.item()`` would wait for the device every step (and break the graph
+    under :func:`torch.compile`); the :class:`~graphpfm.train.Trainer` sums them on the
+    device and reads them back once per epoch. Python numbers are for what the host already
+    knows (counts, a constant). Call ``float(v)`` on a value to read it.
+    """
 
     loss: Tensor  #: scalar, differentiable
-    logs: dict[str, float] = field(default_factory=dict)  #: e.g. ``{'acc': 0.61}``
+    #: name -> detached 0-dim tensor or Python number, e.g. ``{'acc': tensor(0.61)}``
+    logs: dict[str, Tensor | float] = field(default_factory=dict)
 
 
 class Objective(torch.nn.Module):

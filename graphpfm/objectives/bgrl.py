@@ -159,6 +159,17 @@ class BGRL(Objective):
         t = min(max(step, 0), total)
         return 1.0 - (1.0 - base) * (1.0 + math.cos(math.pi * t / total)) / 2.0
 
+    def momentum_log(self) -> Tensor | float:
+        r"""The momentum :math:`\mu_t` of the current step for the logs, without reading
+        :attr:`num_steps` back to the host: :obj:`momentum` itself when it is constant
+        (``total_steps=None``), else a 0-dim float32 tensor computed on the buffer's device
+        (:meth:`momentum_at` of :attr:`num_steps`)."""
+        base, total = self.kwargs['momentum'], self.kwargs['total_steps']
+        if total is None:
+            return base
+        t = self.num_steps.detach().clamp(0, total).float()
+        return 1.0 - (1.0 - base) * (1.0 + torch.cos(t * (math.pi / total))) / 2.0
+
     @torch.no_grad()
     def on_step_end(self) -> None:
         r"""Move the target towards the online encoder,
@@ -194,5 +205,5 @@ class BGRL(Objective):
         q1, q2 = self.predict(v1), self.predict(v2)
         y1, y2 = self.target(v1), self.target(v2)
         loss = 0.5 * (bootstrap_loss(q1, y2) + bootstrap_loss(q2, y1))
-        return ObjectiveOutput(loss, {'bootstrap': float(loss.detach()),
-                                      'momentum': self.momentum_at(int(self.num_steps))})
+        return ObjectiveOutput(loss, {'bootstrap': loss.detach(),
+                                      'momentum': self.momentum_log()})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import torch
+from torch import Tensor
 from torch_geometric.data import Data
 
 from ..nn.encoders.base import Encoder
@@ -86,12 +87,12 @@ class Combined(Objective):
 
     def compute(self, prepared: Sequence[Any]) -> ObjectiveOutput:
         loss = None
-        logs: dict[str, float] = {}
+        logs: dict[str, Tensor | float] = {}
         for name, weight, part_input in zip(self.names, self.weights, prepared):
             out = self.parts[name].compute(part_input)
             term = weight * out.loss
             loss = term if loss is None else loss + term
-            logs[f'{name}/loss'] = float(out.loss.detach())
+            logs[f'{name}/loss'] = out.loss.detach()
             logs.update({f'{name}/{k}': v for k, v in out.logs.items()})
         return ObjectiveOutput(loss, logs)
 

@@ -104,8 +104,10 @@ class ContextPred(Objective):
     def compute(self, pair: SubstructContext) -> ObjectiveOutput:
         sub, ctx = pair.substruct, pair.context
         num_kept = pair.num_kept
-        logs = {'skipped': float(pair.num_skipped),
-                'skipped_frac': pair.num_skipped / max(pair.num_graphs, 1)}
+        # counts known on the host stay Python numbers; the scores' statistics are tensors
+        logs: dict[str, Tensor | float] = {
+            'skipped': float(pair.num_skipped),
+            'skipped_frac': pair.num_skipped / max(pair.num_graphs, 1)}
         # batch norm needs two values per channel in training mode
         if num_kept == 0 or (self.training and min(sub.num_nodes, ctx.num_nodes) < 2):
             loss = torch.zeros((), device=sub.x.device, requires_grad=True)
@@ -128,13 +130,11 @@ class ContextPred(Objective):
             neg = torch.cat([(sub_rep[(g + s) % num_kept] * anchor_h).sum(-1)
                              for s in shifts]) if shifts else pos.new_zeros(0)
         loss = pair_bce_loss(pos, neg, float(len(shifts)))
-        with torch.no_grad():  # one device-to-host transfer for all the statistics
-            stats = {'pos_loss': F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos)),
-                     'pos_acc': (pos > 0).float().mean()}
+        with torch.no_grad():  # detached 0-dim tensors: nothing is read back to the host
+            logs['pos_loss'] = F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
+            logs['pos_acc'] = (pos > 0).float().mean()
             if neg.numel() > 0:
-                stats['neg_loss'] = F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
-                stats['neg_acc'] = (neg < 0).float().mean()
-            logs.update(zip(stats, torch.stack(list(stats.values())).tolist()))
-        if 'neg_acc' in logs:
-            logs['acc'] = 0.5 * (logs['pos_acc'] + logs['neg_acc'])
+                logs['neg_loss'] = F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
+                logs['neg_acc'] = (neg < 0).float().mean()
+                logs['acc'] = 0.5 * (logs['pos_acc'] + logs['neg_acc'])
         return ObjectiveOutput(loss, logs)

@@ -30,22 +30,27 @@ def pos_neg_bce_with_logits(pos: Tensor, neg: Tensor) -> Tensor:
     return loss
 
 
-def binary_auc(pos: Tensor, neg: Tensor) -> float:
+def binary_auc(pos: Tensor, neg: Tensor) -> Tensor:
     r"""ROC-AUC of scores ``pos`` (label 1) against ``neg`` (label 0): the probability that a
     random positive outscores a random negative, ties counting one half (Mann-Whitney);
-    NaN when a side is empty. Sort-based, :math:`O((P + N) \log N)`."""
+    NaN when a side is empty. Sort-based, :math:`O((P + N) \log N)`.
+
+    Returns a detached 0-dim float tensor on the scores' device (a per-step log value: no
+    read-back to the host)."""
     if pos.numel() == 0 or neg.numel() == 0:
-        return float('nan')
+        return pos.new_full((), float('nan'), dtype=torch.float32)
     neg_sorted = torch.sort(neg.detach().flatten()).values
     p = pos.detach().flatten()
     below = torch.searchsorted(neg_sorted, p, side='left')
     upto = torch.searchsorted(neg_sorted, p, side='right')
     wins = below.sum() + 0.5 * (upto - below).sum()
-    return float(wins / (p.numel() * neg_sorted.numel()))
+    return wins / (p.numel() * neg_sorted.numel())
 
 
-def pos_neg_logs(pos: Tensor, neg: Tensor) -> dict[str, float]:
-    """``{'acc', 'auc'}`` of positive and negative scores (logits; threshold 0)."""
+def pos_neg_logs(pos: Tensor, neg: Tensor) -> dict[str, Tensor]:
+    """``{'acc', 'auc'}`` of positive and negative scores (logits; threshold 0), as detached
+    0-dim tensors (the objectives' per-step logs; see
+    :class:`~graphpfm.objectives.ObjectiveOutput`)."""
     total = pos.numel() + neg.numel()
     correct = (pos.detach() > 0).sum() + (neg.detach() < 0).sum()
-    return {'acc': float(correct / max(total, 1)), 'auc': binary_auc(pos, neg)}
+    return {'acc': correct / max(total, 1), 'auc': binary_auc(pos, neg)}

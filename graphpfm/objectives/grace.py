@@ -114,4 +114,4 @@ class GRACE(Objective):
                        symmetric=True)
         with torch.no_grad():
             pos = torch.nn.functional.cosine_similarity(z1, z2, dim=-1).mean()
-        return ObjectiveOutput(loss, {'nt_xent': float(loss.detach()), 'pos_cos': float(pos)})
+        return ObjectiveOutput(loss, {'nt_xent': loss.detach(), 'pos_cos': pos})

@@ -102,4 +102,4 @@ class GraphCL(Objective):
                        symmetric=self.kwargs['symmetric'])
         with torch.no_grad():
             pos = torch.nn.functional.cosine_similarity(z1, z2, dim=-1).mean()
-        return ObjectiveOutput(loss, {'nt_xent': float(loss.detach()), 'pos_cos': float(pos)})
+        return ObjectiveOutput(loss, {'nt_xent': loss.detach(), 'pos_cos': pos})

@@ -320,7 +320,7 @@ class GraphMAE(Objective):
             pred = self.decoder(rep, masked.edge_index)[mask]
             target = masked.masked_node_target.to(pred.dtype)
         loss = sce_loss(pred, target, self.gamma)
-        logs = {'sce_loss': float(loss.detach())}
+        logs: dict[str, Tensor | float] = {'sce_loss': loss.detach()}
         if self.is_molecular:
-            logs['atom_acc'] = float((pred.detach().argmax(-1) == label).float().mean())
+            logs['atom_acc'] = (pred.detach().argmax(-1) == label).float().mean()
         return ObjectiveOutput(loss, logs)

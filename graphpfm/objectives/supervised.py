@@ -71,6 +71,6 @@ class Supervised(Objective):
         loss = masked_bce_with_logits(logits, y)
         observed = ~torch.isnan(y)
         correct = ((logits.detach() > 0) == (y > 0.5)) & observed
-        logs = {'acc': float(correct.sum() / observed.sum().clamp(min=1)),
-                'observed': float(observed.float().mean())}
+        logs = {'acc': correct.sum() / observed.sum().clamp(min=1),
+                'observed': observed.float().mean()}
         return ObjectiveOutput(loss, logs)

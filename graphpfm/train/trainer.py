@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from torch import Tensor
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
@@ -31,6 +32,9 @@ FULL_BATCH_MAX_SIZE = 25_000_000
 DEFAULT_NODE_BATCH_SIZE = 1024
 #: neighbours sampled per node and hop by default (one hop per encoder layer)
 DEFAULT_NUM_NEIGHBORS = 10
+#: optimizer steps between read-backs of the running loss within an epoch (a device
+#: synchronisation: the finiteness check off the CPU, and the progress bar)
+SYNC_EVERY = 20
 
 
 #: mixed-precision modes of :class:`TrainConfig` (``None``: float32)
@@ -104,8 +108,19 @@ class TrainConfig:
         log_every (int): also record the loss within each epoch: every this many optimizer
             steps, the mean loss of those steps (weighted by graphs or seed nodes; the last
             window may be shorter) goes to the epoch record's ``'step_loss'`` list. Under
-            data parallelism these are rank 0's own batches. :obj:`0` records none.
-            (default: :obj:`0`)
+            data parallelism these are rank 0's own batches. Each window end reads the loss
+            back from the device once. :obj:`0` records none. (default: :obj:`0`)
+
+    Within an epoch the loop does not wait for the device for its figures: the loss and the
+    objective's logs (detached 0-dim tensors, see
+    :class:`~graphpfm.objectives.ObjectiveOutput`) are summed on the device in float64 and
+    read back once, at the end of the epoch; besides that, the running loss is read every
+    :data:`SYNC_EVERY` (20) steps and at the end of every ``log_every`` window. A
+    non-finite loss raises :class:`FloatingPointError` naming the epoch: on the CPU (where
+    reading a value costs no synchronisation) at the step that produced it, before its
+    optimizer step; on an accelerator at the next read-back of the running loss (within
+    :data:`SYNC_EVERY` steps, or at the end of the epoch), so a few optimizer steps may run
+    on it first; the run stops there and writes no checkpoint of that epoch.
     """
 
     epochs: int = 100
@@ -203,6 +218,11 @@ class Trainer:
     every optimizer step the objective's ``on_step_end()`` hook runs, if it has one (e.g. the
     moving-average target update of BGRL).
 
+    The epoch's loss and logs are summed on the device and read back once per epoch; a
+    non-finite loss raises :class:`FloatingPointError` at once on the CPU and within
+    :data:`SYNC_EVERY` steps on an accelerator (see :class:`TrainConfig`;
+    :attr:`check_each_step` overrides the choice).
+
     Given a single :class:`~torch_geometric.data.Data` (a node-level dataset), :meth:`fit`
     pretrains on its nodes: full-batch, or on mini-batches of seed nodes with sampled
     neighbourhoods (see :attr:`TrainConfig.node_batch_size`). A mini-batch is a
@@ -219,6 +239,10 @@ class Trainer:
             checkpoint under ``'data'``).
         run_config (dict, optional): the full resolved run config (stored under ``'config'``).
     """
+
+    #: check every step's loss for finiteness (a read-back of the loss each step) instead of
+    #: the running sum every :data:`SYNC_EVERY` steps; :obj:`None`: on the CPU only
+    check_each_step: bool | None = None
 
     def __init__(self, objective: Objective, config: TrainConfig | None = None, *,
                  log_path: str | os.PathLike | None = None,
@@ -347,11 +371,18 @@ class Trainer:
         self.objective.train()
         hook = getattr(self.objective, 'on_step_end', None)
         scaler = self._scaler
-        total_loss, total = 0.0, 0
-        window_loss, window_n, window_steps = 0.0, 0, 0
+        check_each_step = self.check_each_step
+        if check_each_step is None:
+            check_each_step = self.device.type == 'cpu'
+        # the epoch's sums stay on the device (float64; MPS has none), read back at the end
+        dtype = torch.float32 if self.device.type == 'mps' else torch.float64
+        total_loss = torch.zeros((), dtype=dtype, device=self.device)
+        window_loss = torch.zeros((), dtype=dtype, device=self.device)
+        total, steps, window_n, window_steps = 0, 0, 0, 0
         step_loss: list[float] = []
         last_lr = math.nan
-        sums: dict[str, float] = {}
+        # name -> weighted sum: a device tensor, or a float for logs that are Python numbers
+        sums: dict[str, Tensor | float] = {}
         start = time.perf_counter()
         bar = tqdm(loader, desc=f'epoch {epoch}/{cfg.epochs}', disable=not cfg.progress,
                    leave=False, unit='batch')
@@ -361,8 +392,11 @@ class Trainer:
             batch = batch.to(self.device, non_blocking=True)
             with autocast_context(self.device, cfg.amp):
                 out = self._model(batch, corruption)
-            if not torch.isfinite(out.loss):
-                raise FloatingPointError(f'non-finite loss {float(out.loss)} at epoch {epoch}')
+            steps += 1
+            loss = out.loss.detach()
+            if check_each_step and not torch.isfinite(loss):
+                raise FloatingPointError(f'non-finite loss {float(loss)} at epoch {epoch}, '
+                                         f'step {steps}')
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(out.loss.float()).backward()
             if cfg.grad_clip:
@@ -378,34 +412,56 @@ class Trainer:
             # seed nodes of a mini-batch, every node of the full graph; or graphs
             n = seed_count(batch) if node_level else batch.num_graphs
             total += n
-            loss = float(out.loss.detach())
-            total_loss += loss * n
-            if cfg.log_every:
-                window_loss, window_n, window_steps = (window_loss + loss * n, window_n + n,
-                                                       window_steps + 1)
-                if window_steps == cfg.log_every:
-                    step_loss.append(window_loss / window_n)
-                    window_loss, window_n, window_steps = 0.0, 0, 0
+            weighted = loss.to(dtype) * n
+            total_loss += weighted
             for k, v in out.logs.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * n
-            bar.set_postfix(loss=f'{total_loss / total:.4f}')
-        seconds = time.perf_counter() - start
+                if isinstance(v, Tensor):
+                    v = v.detach().to(device=self.device, dtype=dtype)
+                else:
+                    v = float(v)
+                sums[k] = sums.get(k, 0.0) + v * n
+            window_end = False
+            if cfg.log_every:
+                window_loss += weighted
+                window_n, window_steps = window_n + n, window_steps + 1
+                window_end = window_steps == cfg.log_every
+            if window_end or steps % SYNC_EVERY == 0:  # one read-back of the running sums
+                if window_end:
+                    window_sum, running = torch.stack((window_loss, total_loss)).tolist()
+                    step_loss.append(window_sum / window_n)
+                    window_loss.zero_()
+                    window_n, window_steps = 0, 0
+                else:
+                    running = float(total_loss)
+                if not math.isfinite(running):
+                    raise FloatingPointError(f'non-finite loss at epoch {epoch}, within its '
+                                             f'first {steps} steps')
+                bar.set_postfix(loss=f'{running / total:.4f}')
+        keys = sorted(sums) if self.world_size > 1 else list(sums)  # the same on all ranks
+        # [loss, *logs, count, the last window's loss (this rank's own)], read back at once
+        figures = torch.stack([total_loss, *(torch.as_tensor(sums[k], dtype=dtype,
+                                                              device=self.device)
+                                             for k in keys),
+                               torch.as_tensor(total, dtype=dtype, device=self.device),
+                               window_loss])
         if self.world_size > 1:  # the epoch's figures over all ranks
             import torch.distributed as dist
-            keys = sorted(sums)
-            t = torch.tensor([total_loss, float(total), *(sums[k] for k in keys)],
-                             dtype=torch.float64, device=self.device)
-            dist.all_reduce(t)
-            total_loss, total = float(t[0]), int(t[1])
-            sums = {k: float(v) for k, v in zip(keys, t[2:])}
+            summed = figures[:-1].clone()
+            dist.all_reduce(summed)
+            figures = torch.cat([summed, figures[-1:]])
+        *values, total, window_sum = figures.tolist()  # the epoch's one read-back
+        seconds = time.perf_counter() - start  # after the read-back: the device has finished
+        total = int(total)
+        if not math.isfinite(values[0]):
+            raise FloatingPointError(f'non-finite loss at epoch {epoch}')
         denom = max(total, 1)
-        record: dict[str, Any] = {'epoch': epoch, 'loss': total_loss / denom}
+        record: dict[str, Any] = {'epoch': epoch, 'loss': values[0] / denom}
         if self._scheduler is not None:
             record['lr'] = last_lr  # the rate of the epoch's last step
-        record.update({k: v / denom for k, v in sums.items()})
+        record.update({k: v / denom for k, v in zip(keys, values[1:])})
         if cfg.log_every:
             if window_n:
-                step_loss.append(window_loss / window_n)
+                step_loss.append(window_sum / window_n)
             record['step_loss'] = step_loss
         unit = 'nodes' if node_level else 'graphs'
         record.update({unit: total, 'seconds': seconds,

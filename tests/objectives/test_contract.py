@@ -7,6 +7,7 @@ graph when listed in :data:`FLOAT_ALSO`.
 """
 import pytest
 import torch
+from host_reads import host_reads
 
 from graphpfm.nn import build_encoder
 from graphpfm.objectives import OBJECTIVES, build_objective
@@ -73,7 +74,37 @@ def test_finite_loss_and_gradient_reaches_encoder(name, kind, request):
     out.loss.backward()
     grads = [p.grad for p in obj.encoder.parameters() if p.grad is not None]
     assert grads and sum(float(g.abs().sum()) for g in grads) > 0
-    assert all(isinstance(v, float) for v in out.logs.values())
+    assert out.logs and all(_is_log_value(v) for v in out.logs.values()), out.logs
+
+
+def _is_log_value(v) -> bool:
+    """The logs contract: a detached 0-dim tensor, or a Python number (never a bool)."""
+    if isinstance(v, torch.Tensor):
+        return v.dim() == 0 and not v.requires_grad and v.is_floating_point()
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+#: host reads an objective's model path may make, outside its logs: the supervised loss
+#: checks whether any label is observed (graphpfm/eval/losses.py), a loss-path read
+LOSS_PATH_READS = {'supervised': {'graphpfm/eval/losses.py'}}
+
+
+@pytest.mark.parametrize('name,kind', CASES)
+def test_logs_are_computed_without_reading_the_device(name, kind, request):
+    """:meth:`compute` (the model path of a training step) returns its logs as detached
+    0-dim tensors and reads no tensor value back to the host to make them (no ``float()``,
+    ``.item()``, ``.tolist()``...: each is a device synchronisation on a GPU)."""
+    obj = _make(name, kind=kind).train()
+    prepared = obj.prepare(_batch(kind, request), torch.Generator().manual_seed(0))
+    with host_reads() as reads:
+        out = obj.compute(prepared)
+    allowed = LOSS_PATH_READS.get(name, set())
+    assert [r for r in reads if r[1] not in allowed] == []
+    assert all(_is_log_value(v) for v in out.logs.values()), out.logs
+    computed = {k: v for k, v in out.logs.items() if isinstance(v, torch.Tensor)}
+    assert computed, 'values computed from tensors must stay tensors'
+    for v in computed.values():
+        assert v.device == out.loss.device
 
 
 @pytest.mark.parametrize('name,kind', CASES)

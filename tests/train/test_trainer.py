@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from graphpfm.nn import build_encoder
-from graphpfm.objectives import build_objective
+from graphpfm.objectives import ObjectiveOutput, build_objective
 from graphpfm.train import TrainConfig, Trainer, load_checkpoint, load_encoder, save_checkpoint
 from graphpfm.train.checkpoint import check_plain
 
@@ -103,3 +103,94 @@ def test_log_every_records_window_means_of_the_step_losses(mol_store, tmp_path):
     assert logged[0]['step_loss'] == windows[0]['step_loss']
     with pytest.raises(ValueError, match='log_every'):
         TrainConfig(log_every=-1)
+
+
+def _recording(obj, steps):
+    """Wrap ``obj.forward`` to append each step's ``(graphs, loss, logs)`` as floats."""
+    forward = obj.forward
+
+    def record(batch, generator=None):
+        out = forward(batch, generator)
+        steps.append((batch.num_graphs, float(out.loss.detach()),
+                      {k: float(v) for k, v in out.logs.items()}))
+        return out
+    obj.forward = record
+    return obj
+
+
+@pytest.mark.parametrize('name,options', [('attr_masking', {'mask_edges': True}),
+                                          ('context_pred', {})])
+def test_epoch_records_are_weighted_means_of_the_step_values(name, options, mol_store,
+                                                             tmp_path):
+    """The loss and every log of an epoch record, summed on the device and read once, equal
+    the graph-weighted means of the per-step values (16 graphs: steps of 5, 5, 5, 1)."""
+    torch.manual_seed(0)
+    steps = []
+    obj = _recording(build_objective(name, build_encoder('gin', num_layers=2,
+                                                         hidden_channels=32), **options), steps)
+    cfg = TrainConfig(epochs=2, batch_size=5, lr=3e-3, seed=0, device='cpu', progress=False)
+    hist = Trainer(obj, cfg).fit(mol_store)
+    assert len(steps) == 8
+    for epoch, record in zip((0, 1), hist):
+        mine = steps[4 * epoch:4 * epoch + 4]
+        total = sum(n for n, _, _ in mine)
+        assert record['graphs'] == total == 16
+        assert record['loss'] == pytest.approx(sum(n * loss for n, loss, _ in mine) / total,
+                                               rel=1e-6)
+        keys = {k for _, _, logs in mine for k in logs}
+        assert keys and keys <= set(record)
+        for k in keys:  # a log missing from a step adds nothing to that step
+            want = sum(n * logs.get(k, 0.0) for n, _, logs in mine) / total
+            assert isinstance(record[k], float)
+            assert record[k] == pytest.approx(want, rel=1e-6, abs=1e-12), k
+
+
+def test_an_epoch_reads_its_sums_back_once(mol_store, tmp_path, monkeypatch):
+    """With the per-step finiteness check off (the accelerator path), an epoch of 4 steps
+    reads tensor values back to the host once (its sums, at the end); the objective never
+    does; a full ``log_every`` window adds one read at its end (the last, shorter window is
+    read with the sums)."""
+    from host_reads import host_reads
+    for log_every, per_epoch in ((0, 1), (3, 2)):  # windows: steps 1-3 (a read), step 4
+        torch.manual_seed(0)
+        obj = build_objective('attr_masking', build_encoder('gin', num_layers=2,
+                                                            hidden_channels=32))
+        cfg = TrainConfig(epochs=2, batch_size=5, seed=0, device='cpu', progress=False,
+                          log_every=log_every)
+        tr = Trainer(obj, cfg)
+        tr.check_each_step = False
+        with host_reads() as reads:
+            tr.fit(mol_store)
+        assert [r for r in reads if r[1].startswith('graphpfm/objectives/')] == []
+        loop = [r for r in reads if r[1] == 'graphpfm/train/trainer.py']
+        assert len(loop) == 2 * per_epoch, loop
+
+
+def _nan_at(obj, call):
+    """Make the ``call``-th forward pass (1-based) return a NaN loss."""
+    forward, calls = obj.forward, [0]
+
+    def nan_at(batch, generator=None):
+        out = forward(batch, generator)
+        calls[0] += 1
+        return ObjectiveOutput(out.loss * float('nan'), out.logs) if calls[0] == call else out
+    obj.forward = nan_at
+    return obj
+
+
+@pytest.mark.parametrize('check_each_step,sync_every,match', [
+    (None, 20, 'non-finite loss nan at epoch 2, step 2'),   # the CPU default: every step
+    (False, 20, 'non-finite loss at epoch 2$'),             # accelerators: the epoch's sum
+    (False, 1, 'at epoch 2, within its first 2 steps'),     # ... or the periodic read-back
+])
+def test_non_finite_loss_raises_naming_the_epoch(check_each_step, sync_every, match, mol_store,
+                                                 tmp_path, monkeypatch):
+    import graphpfm.train.trainer as trainer_module
+    monkeypatch.setattr(trainer_module, 'SYNC_EVERY', sync_every)
+    tr = _trainer(tmp_path)
+    _nan_at(tr.objective, 6)  # epoch 2 (4 steps an epoch), its step 2
+    tr.check_each_step = check_each_step
+    with pytest.raises(FloatingPointError, match=match):
+        tr.fit(mol_store)
+    assert [r['epoch'] for r in tr.history] == [1]
+    assert not (tmp_path / 'ckpt.pt').exists()
