@@ -705,6 +705,12 @@ def figure(out: Path, path: Path) -> Path:
     ax.set_ylim(max(0.0, lo - 10), None)
     ax.legend(fontsize='small', ncol=min(len(arms), 5), loc='lower center',
               bbox_to_anchor=(0.5, 1.08))
+    return _save_figure(fig, path)
+
+
+def _save_figure(fig: Any, path: Path) -> Path:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -753,12 +759,7 @@ def loss_figure(out: Path, path: Path) -> Path:
         ax.set_ylabel('training loss')
     for ax in list(axes.flat)[len(curves):]:
         ax.axis('off')
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 # ----------------------------------------------------------------------------- cost estimate
