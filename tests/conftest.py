@@ -1,10 +1,11 @@
-"""Shared fixtures: the real data root, an isolated cache dir, tiny molecules."""
+"""Shared fixtures: the real data root, an isolated cache dir, tiny molecules, the devices."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
+from devices import available_devices
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,6 +34,14 @@ def data_root() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return root
+
+
+@pytest.fixture(params=[pytest.param(d, marks=pytest.mark.device) for d in available_devices()])
+def device(request: pytest.FixtureRequest) -> str:
+    """Every available device in turn (:func:`devices.available_devices`: ``'cpu'``, and
+    ``'cuda'`` where present); the cases are marked ``device``, so ``pytest -m device`` selects
+    them (``benchmarks/gpu_check.sh`` runs them on a GPU)."""
+    return request.param
 
 
 @pytest.fixture(autouse=True, scope='session')

@@ -42,7 +42,11 @@ def package_versions() -> dict[str, str]:
         try:
             out[pkg] = md.version(pkg.replace('_', '-') if pkg == 'torch_geometric' else pkg)
         except md.PackageNotFoundError:
-            mod = __import__(pkg)
+            try:  # e.g. graphpfm from a source tree on sys.path
+                mod = __import__(pkg)
+            except ImportError:  # optional here (a GPU image without RDKit, say)
+                out[pkg] = 'not installed'
+                continue
             out[pkg] = str(getattr(mod, '__version__', 'unknown'))
     return out
 
