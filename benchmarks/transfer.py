@@ -588,6 +588,8 @@ def skipped_tasks_table(records: list[dict[str, Any]], datasets: list[str]) -> s
             raise SystemExit(f"error: records of {r['dataset']} disagree on the tasks left out "
                              f"of the metric ({seen[r['dataset']][0]} vs {got[0]}): the data "
                              'changed between runs')
+        if seen[r['dataset']][1] is None:  # older records did not carry the task count
+            seen[r['dataset']] = (got[0], got[1])
     if not seen:
         return ''
     lines = [('Tasks left out of the metric (a single class in the split, as OGB\'s Evaluator '

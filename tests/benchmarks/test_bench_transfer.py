@@ -196,6 +196,9 @@ def test_skipped_tasks_table_reports_counts_and_refuses_disagreement(transfer, t
              'skipped_tasks': {'valid': [3], 'test': [3, 7]}} for s in (0, 1)]
     table = transfer.skipped_tasks_table(recs, ['ogbg-moltox21'])
     assert '| ogbg-moltox21 | 12 | 1 | 2 |' in table
+    # a record written before records carried the task count takes it from a later one
+    old = [{**recs[0], 'num_tasks': None}, recs[1]]
+    assert '| ogbg-moltox21 | 12 | 1 | 2 |' in transfer.skipped_tasks_table(old, ['ogbg-moltox21'])
     recs[1]['skipped_tasks'] = {'valid': [], 'test': [3, 7]}
     with pytest.raises(SystemExit, match='disagree'):
         transfer.skipped_tasks_table(recs, ['ogbg-moltox21'])
