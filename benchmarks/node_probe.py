@@ -289,7 +289,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     for r in _read_jsonl(path):
         if current.get(r['arm']) == r['arm_hash']:
             done.add((r['arm'], r['seed']))
-        else:
+        elif r['arm'] in current:  # records of methods not named this time are not counted
             superseded += 1
     if superseded:
         log.warning('%d record(s) in %s belong to arm configurations other than the current '
