@@ -78,8 +78,19 @@ def _merge_chunks(results: list[dict[str, Any]], starts: list[int]) -> dict[str,
            for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges')}
     out['kept'] = np.concatenate([np.asarray(r['kept'], np.int64) + s
                                   for r, s in zip(results, starts)])
-    out['invalid'] = [(s + i, reason) for r, s in zip(results, starts) for i, reason in r['invalid']]
+    out['invalid'] = [(s + i, reason) for r, s in zip(results, starts)
+                      for i, reason in r['invalid']]
     return out
+
+
+def _compact_part(res: dict[str, Any]) -> dict[str, Any]:
+    """Cast a part's feature and local edge-index arrays to their smallest integer dtypes,
+    so that parts held for the final concatenation (and saved parts) take about an eighth of
+    their int64 size (atom and bond features fit uint8, local indices uint8 or int16)."""
+    for key in ('x', 'edge_index', 'edge_attr'):
+        if res[key].size:
+            res[key] = compact(torch.from_numpy(res[key])).numpy()
+    return res
 
 
 def _save_part(path: Path, res: dict[str, Any], count: int) -> None:
@@ -232,10 +243,11 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
                     for r, chunk in zip(it, chunks):
                         done.append(r)
                         bar.update(len(chunk))
-                    res = _merge_chunks(done, cstarts)
+                    res = _compact_part(_merge_chunks(done, cstarts))
                     if path is not None:
                         _save_part(path, res, len(part_smiles))
-                else:
+                else:  # parts saved by older versions hold int64
+                    res = _compact_part(res)
                     bar.update(len(part_smiles))
                 results.append(res)
     finally:
@@ -243,8 +255,9 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
             pool.terminate()
 
     n_atom, n_bond = _feature_widths()
-    cat = (lambda key, axis, empty: np.concatenate([r[key] for r in results], axis)
-           if results else empty)
+
+    def cat(key: str, axis: int, empty: np.ndarray) -> np.ndarray:
+        return np.concatenate([r[key] for r in results], axis) if results else empty
     x = torch.from_numpy(cat('x', 0, np.zeros((0, n_atom), np.int64)))
     edge_index = torch.from_numpy(cat('edge_index', 1, np.zeros((2, 0), np.int64)))
     edge_attr = torch.from_numpy(cat('edge_attr', 0, np.zeros((0, n_bond), np.int64)))

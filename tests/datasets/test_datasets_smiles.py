@@ -11,8 +11,7 @@ import pytest
 import torch
 from ogb.utils import smiles2graph
 
-from graphpfm.datasets import (featurize_smiles, from_smiles, load_smiles_file,
-                               read_smiles_file)
+from graphpfm.datasets import featurize_smiles, from_smiles, load_smiles_file, read_smiles_file
 from graphpfm.datasets.corpora import embedded_smiles_path
 
 
@@ -227,3 +226,28 @@ def test_load_smiles_file_removes_its_parts(tmp_path):
     store = load_smiles_file(path, progress=False, num_workers=0)
     cache = Path(store.meta['cache_path'])
     assert cache.is_file() and not cache.with_name(cache.stem + '.parts').exists()
+
+
+def test_featurisation_parts_are_held_and_saved_in_small_dtypes(tmp_path):
+    # a full-corpus run concatenates every part at the end: int64 parts would need eight times
+    # the memory (and disk) of the final store
+    import graphpfm.datasets.smiles as sm
+    smiles = embedded_head(30)
+    direct = featurize_smiles(smiles, num_workers=0, progress=False)
+    parts = tmp_path / 'parts'
+    featurize_smiles(smiles, num_workers=0, progress=False, parts_dir=parts, part_size=10)
+    with np.load(parts / 'part-000000000000.npz') as z:
+        assert z['x'].dtype == np.uint8 and z['edge_attr'].dtype == np.uint8
+        assert z['edge_index'].dtype == np.uint8  # local indices of small molecules
+        x0 = z['x']
+    assert np.array_equal(x0.astype(np.int64), direct.x[:len(x0)].long().numpy())
+    # a part saved as int64 (older versions) is read and compacted, with the same result
+    res = sm._load_part(parts / 'part-000000000010.npz', 10)
+    wide = {k: (v.astype(np.int64) if isinstance(v, np.ndarray) else v) for k, v in res.items()}
+    sm._save_part(parts / 'part-000000000010.npz', wide, 10)
+    with np.load(parts / 'part-000000000010.npz') as z:
+        assert z['x'].dtype == np.int64
+    resumed = featurize_smiles(smiles, num_workers=0, progress=False, parts_dir=parts,
+                               part_size=10)
+    assert_stores_equal(resumed, direct)
+    assert resumed.x.dtype == torch.uint8
