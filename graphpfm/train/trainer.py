@@ -362,8 +362,24 @@ class Trainer:
         finally:
             if log_file is not None:
                 log_file.close()
+            # drop the DDP wrapper: a Trainer kept alive must not hold the reducer (freeing it
+            # after the caller destroys the process group can deadlock in gloo's destructor)
+            self._model = self.objective
         self.save()
         return self.history
+
+    def _skip(self, batch: Any) -> bool:
+        """Whether to skip a batch of fewer than two nodes (batch norm needs two values per
+        channel). Under torchrun the decision is taken over all ranks' shares of the global
+        batch, so that the ranks skip together (one rank skipping alone would leave the others
+        waiting in DDP's gradient all-reduce)."""
+        small = batch.num_nodes < 2
+        if self.world_size == 1:
+            return small
+        import torch.distributed as dist
+        flag = torch.tensor([int(small)], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def _epoch(self, epoch: int, loader: Any, optimizer: torch.optim.Optimizer,
                corruption: torch.Generator, node_level: bool = False) -> dict[str, Any]:
@@ -384,10 +400,13 @@ class Trainer:
         # name -> weighted sum: a device tensor, or a float for logs that are Python numbers
         sums: dict[str, Tensor | float] = {}
         start = time.perf_counter()
-        bar = tqdm(loader, desc=f'epoch {epoch}/{cfg.epochs}', disable=not cfg.progress,
-                   leave=False, unit='batch')
+        # one iterator per epoch, handed to tqdm: tqdm.auto's bar calls iter() on what it is
+        # given and then iterates it again, which for a DataLoader draws the epoch's seed twice
+        # and, with worker processes, starts their prefetching twice
+        bar = tqdm(iter(loader), total=len(loader), desc=f'epoch {epoch}/{cfg.epochs}',
+                   leave=False, unit='batch', disable=not cfg.progress or self.rank != 0)
         for batch in bar:
-            if batch.num_nodes < 2:  # batch norm needs two values per channel
+            if self._skip(batch):
                 continue
             batch = batch.to(self.device, non_blocking=True)
             with autocast_context(self.device, cfg.amp):

@@ -73,3 +73,56 @@ def test_sharded_batches_add_up_to_the_single_process_batches():
     assert list(ShardedBatchSampler(7, 6, 2, 1, shuffle=False)) == [[3, 4, 5]]  # last (1) dropped
     with pytest.raises(ValueError, match='at least one item per rank'):
         ShardedBatchSampler(10, 1, 2, 0)
+
+
+ONE_ATOM = ['C', 'CCO', 'C', 'CCN', 'c1ccccc1', 'C', 'CC(=O)O', 'N']  # 'C' and 'N': one atom
+
+
+def _skip_worker(rank, out_dir):
+    """Batches of one molecule per rank, some of them one atom: a rank whose share has fewer
+    than two nodes must not skip alone (the other would wait in the gradient all-reduce; a
+    short gloo timeout turns that hang into an error)."""
+    from datetime import timedelta
+
+    from ogb.utils import smiles2graph
+
+    from graphpfm.data import GraphStore
+    from graphpfm.nn import build_encoder
+    from graphpfm.objectives import build_objective
+    from graphpfm.train import TrainConfig, Trainer
+    torch.distributed.init_process_group('gloo', timeout=timedelta(seconds=60))
+    store = GraphStore.from_graphs([smiles2graph(s) for s in ONE_ATOM])
+    store.y = (store.num_nodes > 2).float().view(-1, 1)
+    torch.manual_seed(0)
+    obj = build_objective('supervised', build_encoder('gcn', num_layers=1, hidden_channels=8,
+                                                      norm=None), num_tasks=1)
+    trainer = Trainer(obj, TrainConfig(epochs=3, batch_size=2, seed=5, device='cpu',
+                                       progress=False))
+    hist = trainer.fit(store)
+    assert trainer._model is obj  # the DDP wrapper is not kept after fit
+    torch.save({'hist': [h['graphs'] for h in hist],
+                'params': {k: v.detach().clone() for k, v in obj.state_dict().items()}},
+               os.path.join(out_dir, f'skip-{rank}.pt'))
+
+
+def test_ranks_skip_a_global_batch_together(tmp_path):
+    from ogb.utils import smiles2graph
+
+    from graphpfm.data import GraphStore
+    from graphpfm.nn import build_encoder
+    from graphpfm.objectives import build_objective
+    from graphpfm.train import TrainConfig, Trainer
+    spawn_gloo(_skip_worker, str(tmp_path))
+    got = [torch.load(tmp_path / f'skip-{r}.pt', weights_only=True) for r in (0, 1)]
+    # the expected graphs per epoch: the global batches (drawn by the loader of one process
+    # with the same seed) in which neither rank's molecule has fewer than two atoms
+    store = GraphStore.from_graphs([smiles2graph(s) for s in ONE_ATOM])
+    obj = build_objective('supervised', build_encoder('gcn', num_layers=1, hidden_channels=8),
+                          num_tasks=1)
+    loader = Trainer(obj, TrainConfig(batch_size=2, seed=5)).make_loader(store)
+    expected = [sum(2 for b in loader if int((b.ptr[1:] - b.ptr[:-1]).min()) >= 2)
+                for _ in range(3)]
+    assert 0 < sum(expected) < 3 * len(ONE_ATOM)  # the case arises and is not everything
+    assert got[0]['hist'] == got[1]['hist'] == expected
+    for k, v in got[0]['params'].items():
+        assert torch.equal(v, got[1]['params'][k]), k
