@@ -647,18 +647,22 @@ def timing(out: Path, jobs: int = 2, root: str | None = None) -> str:
         n = n or train_sizes([d], root)[d]
         sizes[d] = n
         epochs = len(rs[0]['curves']['valid'])
-        t = float(np.sum([r.get('cpu_s', r['wall_s']) for r in rs]))
-        work = n * epochs * len(rs)
+        timed, kind = timed_runs(rs)
+        t = float(np.sum([r[kind] for r in timed]))
+        work = n * epochs * len(timed)
         cal = ''
         if costs:
             c = costs['finetune_ms'].get(d, costs['finetune_ms']['default'])
-            ratios['finetune'].append(t / (len(rs) * (work / len(rs) * c / 1e3
-                                                      + costs['finetune_setup_s'])))
+            ratios['finetune'].append(t / (len(timed) * (work / len(timed) * c / 1e3
+                                                         + costs['finetune_setup_s'])))
             cal = f'{c:.3f}'
-        lines.append(f'| fine-tune {d} ({len(rs)} runs, {_hms(t / len(rs))} each) | '
+        which = (f'{len(rs)} runs' if len(timed) == len(rs) else
+                 f'{len(rs)} runs; {kind} of the {len(timed)} that recorded it')
+        lines.append(f'| fine-tune {d} ({which}, {_hms(t / len(timed))} each) | '
                      f'{work:,} | {_hms(t)} | {1e3 * t / work:.3f} | {cal} |')
     total = sum(r.get('cpu_s', r['wall_s']) for r in records)
-    lines.append(f'| fine-tuning, all | | {_hms(total)} | | |')
+    lines.append(f'| fine-tuning, all (CPU s where recorded, else wall s) | | {_hms(total)} '
+                 '| | |')
     full = Protocol(**PROFILES['full'])
     fsizes = train_sizes(list(full.datasets), root)
     base = estimate(full, fsizes, jobs=jobs)
@@ -676,6 +680,14 @@ def timing(out: Path, jobs: int = 2, root: str | None = None) -> str:
               f'{_hms(pre)} and fine-tuning {_hms(fine)} of one core, about {_hms(wall)} of '
               'wall time. On one GPU: not measured here.')]
     return '\n'.join(lines)
+
+
+def timed_runs(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """The records to time a phase by, and the key: those that recorded the CPU seconds of
+    their job (``cpu_s``) when any did, since wall time also counts what other processes
+    took from the core; otherwise all of them by ``wall_s``."""
+    with_cpu = [r for r in records if r.get('cpu_s') is not None]
+    return (with_cpu, 'cpu_s') if with_cpu else (list(records), 'wall_s')
 
 
 def figure(out: Path, path: Path) -> Path:

@@ -311,3 +311,13 @@ def test_calibrate_measures_per_graph_costs(transfer, tmp_path, data_root):
     assert fine['train_graphs'] == 1210 and fine['eval_graphs'] == 303
     assert fine['cpu_s_2_epochs'] > 0 and fine['cpu_per_train_graph_epoch_ms'] != 0
     assert rows[0]['cpu_slowdown'] > 0 and rows[0]['threads'] == 1
+
+
+def test_phase_timing_prefers_the_runs_that_recorded_cpu_seconds():
+    from benchmarks.transfer import timed_runs
+    mixed = [{'wall_s': 900.0}, {'wall_s': 500.0, 'cpu_s': 240.0},
+             {'wall_s': 410.0, 'cpu_s': 230.0}]
+    runs, key = timed_runs(mixed)
+    assert key == 'cpu_s' and [r['cpu_s'] for r in runs] == [240.0, 230.0]
+    runs, key = timed_runs(mixed[:1])  # older records: wall time is all there is
+    assert key == 'wall_s' and runs == mixed[:1]
