@@ -47,7 +47,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 log = logging.getLogger('benchmarks.transfer')
 
@@ -525,15 +525,29 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- report
-def report(out: Path, partial: bool = False) -> str:
+def select_arms(proto: dict[str, Any], arms: Sequence[str] | None = None) -> list[str]:
+    """The run's arms (``scratch`` first, then the protocol's objectives), or the subset named
+    in ``arms``, in the run's order; an arm that is not in the run is an error naming them."""
+    every = [SCRATCH, *proto['objectives']]
+    if arms is None:
+        return every
+    unknown = [a for a in arms if a not in every]
+    if unknown or not arms:
+        raise SystemExit(f"error: arms {unknown or '(none)'} are not in this run; valid: "
+                         f"{', '.join(every)}")
+    return [a for a in every if a in arms]
+
+
+def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) -> str:
     """Markdown table (rows: arms; columns: datasets + average) of mean ± std over seeds of
     the test score at the best validation epoch. Missing records are an error unless
     ``partial``, where each cell shows its seed count and the average column is left out for
-    rows that are incomplete."""
+    rows that are incomplete. ``arms`` restricts the table (and the completeness rule) to
+    those arms (:func:`select_arms`)."""
     import numpy as np
     proto = json.loads((out / 'protocol.json').read_text())
     datasets = proto['present_datasets']
-    arms = [SCRATCH, *proto['objectives']]
+    arms = select_arms(proto, arms)
     seeds = proto['seeds']
     records = read_records(out / 'records.jsonl')
     cells: dict[tuple[str, str], dict[int, float]] = {}
@@ -690,17 +704,17 @@ def timed_runs(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str
     return (with_cpu, 'cpu_s') if with_cpu else (list(records), 'wall_s')
 
 
-def figure(out: Path, path: Path) -> Path:
+def figure(out: Path, path: Path, arms: Sequence[str] | None = None) -> Path:
     """Per-dataset bars (one per arm) of the mean test score over seeds with population-std
-    error bars, as a PNG; the same records and the same completeness rule as :func:`report`
+    error bars, as a PNG; the same records, arms and completeness rule as :func:`report`
     (missing records are an error)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     import numpy as np
-    report(out)  # raises on missing records
+    report(out, arms=arms)  # raises on missing records
     proto = json.loads((out / 'protocol.json').read_text())
-    datasets, arms, seeds = (proto['present_datasets'], [SCRATCH, *proto['objectives']],
+    datasets, arms, seeds = (proto['present_datasets'], select_arms(proto, arms),
                              proto['seeds'])
     records = read_records(out / 'records.jsonl')
     scores = {(r['arm'], r['dataset'], r['seed']): r['test_at_best_valid'] for r in records}
@@ -1131,6 +1145,9 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true', help='show incomplete cells')
+    q.add_argument('--arms', default=None,
+                   help="comma list: only these arms in the table and figure (e.g. 'scratch,"
+                   "attr_masking'); default: every arm of the run")
     q.add_argument('--timing', action='store_true',
                    help='also print how long each phase took and the estimated duration of '
                    '`full` on this machine')
@@ -1165,12 +1182,13 @@ def main(argv: list[str] | None = None) -> int:
         return calibrate(args)
     if args.command == 'plan':
         return plan_command(args)
-    sys.stdout.write(report(Path(args.out), partial=args.partial) + '\n')
+    arms = args.arms.split(',') if args.arms else None
+    sys.stdout.write(report(Path(args.out), partial=args.partial, arms=arms) + '\n')
     if args.timing:
         root = args.root or os.environ.get('GRAPHPFM_DATA')
         sys.stdout.write('\n' + timing(Path(args.out), jobs=args.jobs, root=root) + '\n')
     if args.figure:
-        sys.stdout.write(f'figure: {figure(Path(args.out), Path(args.figure))}\n')
+        sys.stdout.write(f'figure: {figure(Path(args.out), Path(args.figure), arms)}\n')
     if args.loss_figure:
         sys.stdout.write(f'loss figure: {loss_figure(Path(args.out), Path(args.loss_figure))}\n')
     return 0

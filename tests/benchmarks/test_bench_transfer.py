@@ -321,3 +321,18 @@ def test_phase_timing_prefers_the_runs_that_recorded_cpu_seconds():
     assert key == 'cpu_s' and [r['cpu_s'] for r in runs] == [240.0, 230.0]
     runs, key = timed_runs(mixed[:1])  # older records: wall time is all there is
     assert key == 'wall_s' and runs == mixed[:1]
+
+
+def test_report_and_figure_of_a_subset_of_arms(transfer, tmp_path):
+    # arms added later (issue 4's) have no records yet: the finished arms still get their table
+    recs = [('scratch', 'ogbg-molbbbp', 0, 0.60), ('scratch', 'ogbg-molbbbp', 1, 0.70),
+            ('attr_masking', 'ogbg-molbbbp', 0, 0.65), ('attr_masking', 'ogbg-molbbbp', 1, 0.67)]
+    _write_run(tmp_path, recs, datasets=('ogbg-molbbbp',),
+               objectives=('attr_masking', 'graphcl'))
+    with pytest.raises(SystemExit, match='records missing'):
+        transfer.report(tmp_path)
+    table = transfer.report(tmp_path, arms=['attr_masking', 'scratch']).splitlines()
+    assert table[2:] == ['| scratch | 65.0 ± 5.0 | 65.0 |', '| attr_masking | 66.0 ± 1.0 | 66.0 |']
+    assert transfer.figure(tmp_path, tmp_path / 'f.png', arms=['scratch', 'attr_masking'])
+    with pytest.raises(SystemExit, match='valid: scratch, attr_masking, graphcl'):
+        transfer.report(tmp_path, arms=['scratch', 'infomax'])
