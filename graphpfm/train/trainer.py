@@ -260,6 +260,7 @@ class Trainer:
             self.device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
         #: data-parallel rank and number of ranks (``torchrun``); (0, 1) in one process
         self.rank, self.world_size = 0, 1
+        self._host_group: Any = None  # process group for host-side flags (None: default)
         self._model: torch.nn.Module = objective  # the DDP wrapper under torchrun
         self.history: list[dict[str, Any]] = []
         #: node-level runs: 0 (full batch) or the seed nodes per mini-batch, set by :meth:`fit`
@@ -315,6 +316,11 @@ class Trainer:
                 else None, find_unused_parameters=True)
             log.info('data-parallel training: rank %d of %d, global batch %d',
                      self.rank, self.world_size, cfg.batch_size)
+            import torch.distributed as dist
+            # the per-step skip decision travels over a CPU (gloo) group: with nccl, a flag on
+            # the GPU read back each step would make the host wait for the device every step
+            self._host_group = (None if dist.get_backend() == 'gloo'
+                                else dist.new_group(backend='gloo'))
         optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         self.node_batch_size = None
@@ -377,8 +383,8 @@ class Trainer:
         if self.world_size == 1:
             return small
         import torch.distributed as dist
-        flag = torch.tensor([int(small)], device=self.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        flag = torch.tensor([int(small)])  # on the host, as batch.num_nodes is
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self._host_group)
         return bool(flag.item())
 
     def _epoch(self, epoch: int, loader: Any, optimizer: torch.optim.Optimizer,
