@@ -89,13 +89,18 @@ def _objective_name(value: str) -> str:
     return value
 
 
+def _comma_list(value: Any, kind: type) -> list[Any]:
+    """``'1,2'`` or ``[1, 2]`` -> ``[kind(1), kind(2)]``; raises :class:`ValueError`."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
+    return [kind(v) for v in items if str(v).strip()]
+
+
 def _parse_weights(value: Any) -> list[float] | None:
     """``'1,0.5'`` or ``[1, 0.5]`` -> ``[1.0, 0.5]``; :obj:`None` stays :obj:`None`."""
     if value is None:
         return None
-    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
     try:
-        return [float(v) for v in items if str(v).strip()]
+        return _comma_list(value, float)
     except ValueError:
         raise SystemExit(f'error: --objective-weights must be numbers separated by commas, '
                          f'got {value!r}') from None
@@ -289,9 +294,8 @@ def _parse_num_neighbors(value: Any) -> list[int] | None:
     """``'15,10,5'`` or ``[15, 10, 5]`` -> ``[15, 10, 5]`` (``-1``: all); None stays None."""
     if value is None:
         return None
-    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
     try:
-        out = [int(v) for v in items if str(v).strip()]
+        out = _comma_list(value, int)
     except ValueError:
         out = []
     if not out or any(k < -1 for k in out):

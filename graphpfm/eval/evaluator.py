@@ -27,17 +27,22 @@ def higher_is_better(metric: str) -> bool:
     return _HIGHER_IS_BETTER[_check_metric(metric)]
 
 
-@functools.lru_cache(maxsize=1)
-def ogb_graph_datasets() -> dict[str, dict[str, Any]]:
-    """``{name: {'eval_metric', 'num_tasks', 'task_type'}}`` for OGB's graph property datasets,
-    read from the ``master.csv`` shipped with :mod:`ogb`."""
-    import ogb.graphproppred
+def ogb_master(package: Any) -> dict[str, dict[str, Any]]:
+    """``{name: {'eval_metric', 'num_tasks', 'task_type'}}`` from the ``master.csv`` that
+    :mod:`ogb` ships in ``package`` (e.g. :mod:`ogb.graphproppred`)."""
     import pandas as pd
-    path = os.path.join(os.path.dirname(ogb.graphproppred.__file__), 'master.csv')
+    path = os.path.join(os.path.dirname(package.__file__), 'master.csv')
     meta = pd.read_csv(path, index_col=0, keep_default_na=False)
     return {name: {'eval_metric': meta[name]['eval metric'],
                    'num_tasks': int(meta[name]['num tasks']),
                    'task_type': meta[name]['task type']} for name in meta.columns}
+
+
+@functools.lru_cache(maxsize=1)
+def ogb_graph_datasets() -> dict[str, dict[str, Any]]:
+    """:func:`ogb_master` of OGB's graph property datasets."""
+    import ogb.graphproppred
+    return ogb_master(ogb.graphproppred)
 
 
 def _to_numpy(a: Any) -> Any:

@@ -2,23 +2,16 @@
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
-from .evaluator import Evaluator, higher_is_better, single_class_tasks
+from .evaluator import Evaluator, higher_is_better, ogb_master, single_class_tasks
 
 
 @functools.lru_cache(maxsize=1)
 def ogb_node_datasets() -> dict[str, dict[str, Any]]:
-    """``{name: {'eval_metric', 'num_tasks', 'task_type'}}`` for OGB's node property datasets,
-    read from the ``master.csv`` shipped with :mod:`ogb`."""
+    """:func:`~graphpfm.eval.evaluator.ogb_master` of OGB's node property datasets."""
     import ogb.nodeproppred
-    import pandas as pd
-    path = os.path.join(os.path.dirname(ogb.nodeproppred.__file__), 'master.csv')
-    meta = pd.read_csv(path, index_col=0, keep_default_na=False)
-    return {name: {'eval_metric': meta[name]['eval metric'],
-                   'num_tasks': int(meta[name]['num tasks']),
-                   'task_type': meta[name]['task type']} for name in meta.columns}
+    return ogb_master(ogb.nodeproppred)
 
 
 class NodeEvaluator:

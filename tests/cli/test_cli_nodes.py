@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from graphpfm.cli import _parse_node_batch_size, _parse_num_neighbors, build_parser, run
+from graphpfm.cli import (_parse_node_batch_size, _parse_num_neighbors, _parse_weights,
+                          build_parser, run)
 
 TINY = ['--num-layers', '2', '--hidden-channels', '16', '--no-progress', '--device', 'cpu']
 
@@ -126,6 +127,12 @@ def test_flag_parsers_and_help():
     assert _parse_num_neighbors([5, 5]) == [5, 5] and _parse_num_neighbors(None) is None
     with pytest.raises(SystemExit, match='-1 = all'):
         _parse_num_neighbors('5,-3')
+    with pytest.raises(SystemExit, match='-1 = all'):
+        _parse_num_neighbors('5,x')
+    assert _parse_weights('1, 0.5,') == [1.0, 0.5] and _parse_weights((2, '3')) == [2.0, 3.0]
+    assert _parse_weights(None) is None
+    with pytest.raises(SystemExit, match='objective-weights'):
+        _parse_weights('1,a')
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == '_SubParsersAction')
     for name in ('pretrain', 'finetune'):
