@@ -3,5 +3,5 @@ from .loader import GraphLoader, ShardBatches, ShardedBatchSampler, collate
 from .neighbor_loader import NeighborLoader, sample_positions
 from .store import GraphStore, compact, smallest_int_dtype
 
-__all__ = ['GraphStore', 'GraphLoader', 'ShardBatches', 'ShardedBatchSampler', 'NeighborLoader', 'collate', 'compact',
-           'sample_positions', 'smallest_int_dtype']
+__all__ = ['GraphStore', 'GraphLoader', 'ShardBatches', 'ShardedBatchSampler', 'NeighborLoader',
+           'collate', 'compact', 'sample_positions', 'smallest_int_dtype']

@@ -15,6 +15,7 @@ from torch_geometric import seed_everything
 
 from ..data.loader import GraphLoader
 from ..nn.heads import POOLS, GraphPredictor
+from ..train.trainer import host_group, skip_small_batch
 from .evaluator import Evaluator
 from .losses import loss_for_task
 
@@ -267,6 +268,7 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
 
     generator = torch.Generator().manual_seed(seed)
     train_split = bundle.split('train')
+    group, skipped = None, [0]  # host-side flag group (torchrun); training batches skipped
     if world > 1:
         # torchrun: every rank trains on its share of the same global batches, drawn from the
         # generator as the single-process loader below draws them; gradients averaged by
@@ -281,6 +283,7 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
                                    generator=generator, num_workers=config.num_workers)
         train_model = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == 'cuda' else None)
+        group = host_group()
     else:
         train_loader = GraphLoader(train_split, batch_size=config.batch_size, shuffle=True,
                                    generator=generator, num_workers=config.num_workers)
@@ -294,6 +297,9 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
             model.encoder.eval()
         total, count = 0.0, 0
         for batch in train_loader:
+            if skip_small_batch(batch, world, group):
+                skipped[0] += 1
+                continue
             batch = batch.to(device)
             optimizer.zero_grad()
             loss = loss_fn(train_model(batch), batch.y)
@@ -306,7 +312,8 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
             t = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
             dist.all_reduce(t)
             total, count = float(t[0]), int(t[1])
-        train_loss = total / count  # graph-weighted mean of the batch losses
+        # graph-weighted mean of the batch losses (nan: every batch was skipped)
+        train_loss = total / count if count else float('nan')
         scores = {}
         for split, loader in eval_loaders.items():
             pred = _predictions(predict(model, loader, device), bundle.task_type,
@@ -315,7 +322,11 @@ def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
                                                   'y_pred': pred.numpy()})[evaluator.metric])
         return train_loss, scores
 
-    return run_epochs(train_and_score, config, seed, evaluator, log_file)
+    run = run_epochs(train_and_score, config, seed, evaluator, log_file)
+    if skipped[0]:
+        logger.info('seed %d: skipped %d training batches of fewer than two nodes (batch norm '
+                    'needs two)', seed, skipped[0])
+    return run
 
 
 def run_epochs(train_and_score: Callable[[], tuple[float, dict[str, float]]],

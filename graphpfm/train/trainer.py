@@ -172,6 +172,29 @@ def init_distributed(device: torch.device) -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def host_group() -> Any:
+    """The process group for host-side flags under ``torch.distributed``: the default group
+    under gloo, a new gloo group under any other backend (with nccl, a flag on the GPU read back
+    every step would make the host wait for the device every step). Call it on every rank."""
+    import torch.distributed as dist
+    return None if dist.get_backend() == 'gloo' else dist.new_group(backend='gloo')
+
+
+def skip_small_batch(batch: Any, world_size: int = 1, group: Any = None) -> bool:
+    """Whether to skip a training batch of fewer than two nodes (batch norm needs two values
+    per channel). With ``world_size > 1`` the decision is taken over all ranks' shares of the
+    global batch (one tiny all-reduce of a host-side flag over ``group``, see
+    :func:`host_group`), so that the ranks skip together: one rank skipping alone would leave
+    the others waiting in DDP's gradient all-reduce."""
+    small = batch.num_nodes < 2
+    if world_size == 1:
+        return small
+    import torch.distributed as dist
+    flag = torch.tensor([int(small)])  # on the host, as batch.num_nodes is
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=group)
+    return bool(flag.item())
+
+
 def check_node_batching(node_batch_size: int | None, num_neighbors: Sequence[int] | None
                         ) -> list[int] | None:
     """Validate the node mini-batching options; returns ``num_neighbors`` as a list."""
@@ -316,11 +339,7 @@ class Trainer:
                 else None, find_unused_parameters=True)
             log.info('data-parallel training: rank %d of %d, global batch %d',
                      self.rank, self.world_size, cfg.batch_size)
-            import torch.distributed as dist
-            # the per-step skip decision travels over a CPU (gloo) group: with nccl, a flag on
-            # the GPU read back each step would make the host wait for the device every step
-            self._host_group = (None if dist.get_backend() == 'gloo'
-                                else dist.new_group(backend='gloo'))
+            self._host_group = host_group()  # the per-step skip decision travels over it
         optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         self.node_batch_size = None
@@ -375,17 +394,8 @@ class Trainer:
         return self.history
 
     def _skip(self, batch: Any) -> bool:
-        """Whether to skip a batch of fewer than two nodes (batch norm needs two values per
-        channel). Under torchrun the decision is taken over all ranks' shares of the global
-        batch, so that the ranks skip together (one rank skipping alone would leave the others
-        waiting in DDP's gradient all-reduce)."""
-        small = batch.num_nodes < 2
-        if self.world_size == 1:
-            return small
-        import torch.distributed as dist
-        flag = torch.tensor([int(small)])  # on the host, as batch.num_nodes is
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self._host_group)
-        return bool(flag.item())
+        """:func:`skip_small_batch` of this batch over this run's ranks."""
+        return skip_small_batch(batch, self.world_size, self._host_group)
 
     def _epoch(self, epoch: int, loader: Any, optimizer: torch.optim.Optimizer,
                corruption: torch.Generator, node_level: bool = False) -> dict[str, Any]:

@@ -98,3 +98,85 @@ def test_shard_batches_replay_the_single_process_order_every_epoch():
     import pytest
     with pytest.raises(ValueError, match='rank must be in'):
         ShardBatches([[1]], 2, 2)
+
+
+ONE_ATOM = ['C', 'CCO', 'C', 'CCN', 'c1ccccc1', 'C', 'CC(=O)O', 'N',  # train: 'C', 'N' one atom
+            'CCO', 'O', 'CCCC', 'C',  # valid
+            'CCN', 'N', 'CCCl', 'O']  # test
+
+
+def _one_atom_bundle(train_size):
+    from ogb.utils import smiles2graph
+
+    from graphpfm.data import GraphStore
+    from graphpfm.datasets import DatasetBundle
+    store = GraphStore.from_graphs([smiles2graph(s) for s in ONE_ATOM])
+    store.y = (store.num_nodes > 2).float().view(-1, 1)
+    split = {'train': torch.arange(train_size), 'valid': torch.arange(8, 12),
+             'test': torch.arange(12, 16)}
+    return DatasetBundle(name='tiny', dataset=store, split_idx=split, num_tasks=1,
+                         task_type='binary classification', eval_metric='rocauc')
+
+
+class _Messages(list):
+    def write(self, record):  # a logging.Handler-compatible sink
+        self.append(record.getMessage())
+
+
+def _finetune_skipping(bundle):
+    """GIN with batch norm (a batch of one node fails in training mode), 3 epochs, batch 2;
+    returns (the encoder, the skip messages logged)."""
+    import logging
+
+    from graphpfm.eval import FinetuneConfig, finetune
+    from graphpfm.nn import build_encoder
+    messages = _Messages()
+    handler = logging.Handler()
+    handler.emit = messages.write
+    log = logging.getLogger('graphpfm.eval.finetune')
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    cfg = FinetuneConfig(epochs=3, batch_size=2, lr=1e-2, seeds=[0], dropout=0.0,
+                         device='cpu', progress=False)
+    encoders = []
+
+    def make(seed):
+        encoders.append(build_encoder('gin', num_layers=2, hidden_channels=8))
+        return encoders[-1]
+
+    try:
+        finetune(bundle, make, cfg)
+    finally:
+        log.removeHandler(handler)
+    return encoders[0], [m for m in messages if 'skipped' in m]
+
+
+def _skip_worker(rank, out_dir):
+    """One molecule per rank per step, some of one atom: a rank whose share has one node must
+    not skip alone (the other would wait in the gradient all-reduce; the short gloo timeout
+    turns that hang into an error), nor train on it (batch norm fails)."""
+    from datetime import timedelta
+    torch.distributed.init_process_group('gloo', timeout=timedelta(seconds=60))
+    encoder, skipped = _finetune_skipping(_one_atom_bundle(8))
+    # parameters only: batch-norm running statistics are per rank under DDP
+    torch.save({'params': {k: v.detach().clone() for k, v in encoder.named_parameters()},
+                'skipped': skipped}, os.path.join(out_dir, f'skip-{rank}.pt'))
+
+
+def test_ranks_skip_one_node_shares_together(tmp_path):
+    spawn_gloo(_skip_worker, str(tmp_path))
+    got = [torch.load(tmp_path / f'skip-{r}.pt', weights_only=True) for r in (0, 1)]
+    assert got[0]['skipped'] == got[1]['skipped'] and len(got[0]['skipped']) == 1
+    assert got[0]['params'] and all(torch.equal(v, got[1]['params'][k])
+                                    for k, v in got[0]['params'].items())
+
+
+def test_single_process_skips_a_lone_one_atom_batch():
+    """Train = 5 molecules, batch 2: the last batch of every epoch holds one molecule; with
+    every training molecule of one atom, batch norm would fail on it. Skipped: once per epoch,
+    said in the log."""
+    bundle = _one_atom_bundle(8)
+    bundle.split_idx['train'] = torch.tensor([0, 2, 5, 7, 0])  # 'C', 'C', 'C', 'N', 'C'
+    _, skipped = _finetune_skipping(bundle)
+    assert skipped == ['seed 0: skipped 3 training batches of fewer than two nodes (batch norm '
+                       'needs two)']
