@@ -73,6 +73,17 @@ class CategoricalEncoder(torch.nn.Module):
                              f', got {tuple(x.shape)}')
         return F.embedding_bag(x + self.offset, self.weight, mode='sum')
 
+    def token_counts(self, x: Tensor, index: Tensor, num_rows: int) -> Tensor:
+        r"""How often each token occurs among the rows of ``x`` grouped by ``index``: a float
+        ``[num_rows, vocabulary]`` matrix ``C`` with
+        ``C @ self.weight == scatter_sum(self(x), index, dim_size=num_rows)`` (the sum of the
+        embeddings of every group as one small matrix product, whatever the width)."""
+        vocab = self.weight.size(0)
+        tokens = x.long() + self.offset
+        flat = (index.long().view(-1, 1) * vocab + tokens).view(-1)
+        return torch.bincount(flat, minlength=num_rows * vocab).view(num_rows, vocab).to(
+            self.weight.dtype)
+
     def __repr__(self) -> str:
         return (f'{type(self).__name__}({self.weight.size(1)}, dims={self.feature_dims}, '
                 f'extra_tokens={self.extra_tokens})')
