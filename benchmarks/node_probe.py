@@ -68,6 +68,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from .transfer import git_commit, hardware
+
 log = logging.getLogger('benchmarks.node_probe')
 
 ARCHITECTURES: dict[str, dict[str, Any]] = {
@@ -208,7 +210,7 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
     name = arch.pop('name')
     seed_everything(seed)
     encoder = build_encoder(name, in_channels=data.num_features, **arch)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     history: list[dict[str, Any]] = []
     if method is not None:
         options = dict(method['options'])
@@ -241,6 +243,8 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
             'final_loss': history[-1]['loss'] if history else None,
             'loss_curve': [h['loss'] for h in history][:: max(1, len(history) // 50)],
             'versions': package_versions(), 'threads': torch.get_num_threads(),
+            'hardware': hardware(torch.get_num_threads()), 'git_commit': task.get('git_commit'),
+            'cpu_s': round(time.process_time() - cpu, 2),
             'protocol_hash': task['hash'], 'arm_hash': task.get('arm_hash')}
 
 
@@ -307,7 +311,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             for a in arms_for(methods)}
     tasks = [{'arm': a, 'seed': s, 'dataset': args.dataset, 'root': root,
               'device': args.device, 'hash': h, 'arm_hash': current[a], 'out': str(out),
-              'epochs': proto['epochs'].get(a, 0)}
+              'epochs': proto['epochs'].get(a, 0), 'git_commit': git_commit()}
              for a in sorted(arms_for(methods), key=lambda a: cost[a])
              for s in proto['seeds'] if (a, s) not in done]
     log.info('%d (arm, seed) runs to do', len(tasks))
@@ -372,7 +376,8 @@ def finetune_arm(task: dict[str, Any]) -> dict[str, Any]:
             'test_at_best_valid': run['test_at_best_valid'], 'curves': run['curves'],
             'finetune_config': result.config, 'wall_s': round(wall, 2),
             'cpu_s': round(cpu, 2), 'versions': package_versions(),
-            'threads': torch.get_num_threads(), 'protocol_hash': task['hash']}
+            'threads': torch.get_num_threads(), 'hardware': hardware(torch.get_num_threads()),
+            'git_commit': task.get('git_commit'), 'protocol_hash': task['hash']}
 
 
 def run_finetune(args: argparse.Namespace) -> int:
@@ -426,7 +431,7 @@ def run_finetune(args: argparse.Namespace) -> int:
                          f'another probe protocol than {state}')
     root = args.root or os.environ.get('GRAPHPFM_DATA')
     tasks = [{'arm': a, 'seed': s, 'dataset': probe['dataset'], 'root': root,
-              'device': args.device, 'hash': h, 'recipe': recipe,
+              'device': args.device, 'hash': h, 'recipe': recipe, 'git_commit': git_commit(),
               'checkpoint': None if a.startswith('random-') else str(encoder_path(out, a, s))}
              for a in arms for s in seeds if (a, s) not in done]
     log.info('%d (arm, seed) fine-tunings to do', len(tasks))

@@ -73,11 +73,15 @@ def test_finetune_column_beside_the_probe(tmp_path, data_root):
         assert r['best_epoch'] == best + 1
         assert r['test_at_best_valid'] == r['curves']['test'][best]
         assert r['protocol_hash'] == proto['hash']
+        assert r['git_commit'] and r['hardware']['cpu_count'] and r['cpu_s'] > 0
         assert r['checkpoint'] == (str(out / 'encoders' / f"dgi-seed{r['seed']}.pt")
                                    if r['pretrained'] else None)
     # the probe's protocol and records are untouched by fine-tuning
     probe = json.loads((out / 'protocol.json').read_text())
     assert 'recipe' not in probe and len((out / 'records.jsonl').read_text().splitlines()) == 4
+    for r in map(json.loads, (out / 'records.jsonl').read_text().splitlines()):
+        assert r['git_commit'] and r['hardware']['torch_threads'] == r['threads']
+        assert r['cpu_s'] > 0
 
     import numpy as np
     rep = subprocess.run([sys.executable, '-m', 'benchmarks.node_probe', 'report', '--out',
