@@ -18,10 +18,8 @@ is reported with their ratio; JSON lines are appended to ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
@@ -31,6 +29,7 @@ from graphpfm.nn.encoders import MolGINConv
 from graphpfm.objectives import OBJECTIVES, build_objective
 from graphpfm.train.checkpoint import package_versions
 
+from .records import append_jsonl
 from .throughput import objective_options
 from .transfer import graph_objectives
 
@@ -122,11 +121,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"{name:14s} sparse {row['sparse_graphs_per_cpu_s']:7.1f} graphs/CPU-s   "
               f"message passing {row['mp_graphs_per_cpu_s']:7.1f}   CPU time ratio "
               f"{row['cpu_ratio']:.3f}   wall ratio {row['wall_ratio']:.3f}", flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open('a') as f:
-        for row in rows:
-            f.write(json.dumps(row) + '\n')
+    append_jsonl(args.out, rows)
     if rows:
         print('\n| objective | sparse graphs/CPU-s | message passing graphs/CPU-s | CPU time ratio '
               '| wall ratio |\n|---|---:|---:|---:|---:|')

@@ -16,10 +16,8 @@ the clock stopped after the device has finished); ``--store`` reads the molecule
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
@@ -29,6 +27,7 @@ from graphpfm.train.trainer import autocast_context
 from graphpfm.utils import resolve_device
 
 from .node_probe import ARCHITECTURES, METHODS
+from .records import append_jsonl
 from .throughput import device_name, load_store, synchronize
 
 
@@ -112,11 +111,7 @@ def main() -> None:
                      'threads': torch.get_num_threads(), 'versions': package_versions()})
         print(f"{label:48s} fp32 {ms[None]:8.1f} ms  bf16 {ms['bf16']:8.1f} ms  "
               f"x{ms[None] / ms['bf16']:.2f}", flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open('a') as f:
-        for r in rows:
-            f.write(json.dumps(r) + '\n')
+    append_jsonl(args.out, rows)
 
 
 if __name__ == '__main__':

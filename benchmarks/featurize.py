@@ -9,11 +9,11 @@ on disk and in memory, extrapolated per million molecules.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
-from pathlib import Path
+
+from .records import append_jsonl
 
 
 def main() -> None:
@@ -53,10 +53,7 @@ def main() -> None:
         print(f'num_workers={w}: {max(v):,.0f} molecules/s (best of {len(v)})')
     print(f"cache: {row['disk_mb_per_million']} MB on disk, {row['memory_mb_per_million']} MB "
           f'in memory per million molecules; cached load of {len(store)} in {cached_load_s:.3f} s')
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open('a') as f:
-        f.write(json.dumps(row) + '\n')
+    append_jsonl(args.out, [row])
 
 
 if __name__ == '__main__':

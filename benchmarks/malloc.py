@@ -18,13 +18,14 @@ the other processes, CPU time much less.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from .records import append_jsonl
 
 #: the thresholds of graphpfm.utils.tune_malloc's defaults
 ENV = {'MALLOC_MMAP_THRESHOLD_': str(32 << 20), 'MALLOC_TRIM_THRESHOLD_': str(256 << 20),
@@ -116,11 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({'workload': workload, 'setting': s, **med,
                          'cpu_ratio_to_default': med['cpu_s'] / base,
                          'repeats': args.repeats, 'time': time.strftime('%Y-%m-%d %H:%M')})
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open('a') as f:
-        for r in rows:
-            f.write(json.dumps(r) + '\n')
+    append_jsonl(args.out, rows)
     lines = ['| workload | allocator | CPU s (user + sys) | sys s | minor faults | wall s | '
              'peak RSS MB | CPU vs default |', '|---|---|---|---|---|---|---|---|']
     for r in rows:

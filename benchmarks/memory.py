@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .records import append_jsonl
+
 #: molecules in the MOSES corpus (``dataset_v1.csv``), the target of the extrapolation
 MOSES_MOLECULES = 1_936_962
 CASES = ('baseline', 'featurise', 'store', 'datalist')
@@ -342,11 +344,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for case in cases:
         print(f'memory: running {case}', file=sys.stderr, flush=True)
         rows.append({'case': case, **run_case(case, argv), **common})
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open('a') as f:
-        for r in rows:
-            f.write(json.dumps(r) + '\n')
+    append_jsonl(args.out, rows)
     sys.stdout.write(table(rows) + '\n')
     return rows
 

@@ -16,7 +16,6 @@ writes one), which needs neither RDKit nor the raw SMILES.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import statistics
 import time
@@ -32,6 +31,8 @@ from graphpfm.train import TrainConfig, Trainer
 from graphpfm.train.checkpoint import package_versions
 from graphpfm.train.trainer import autocast_context
 from graphpfm.utils import resolve_device
+
+from .records import append_jsonl
 
 
 def synchronize(device: torch.device) -> None:
@@ -155,11 +156,7 @@ def main() -> None:
         print(f"{name:16s} loop {loop:8.1f} graphs/s   ceiling {ceil:8.1f} graphs/s   "
               f"ratio {loop / ceil:.3f}   ({device}, {args.amp or 'float32'}, "
               f"{args.num_workers} workers)", flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open('a') as f:
-        for row in rows:
-            f.write(json.dumps(row) + '\n')
+    append_jsonl(args.out, rows)
 
 
 if __name__ == '__main__':
