@@ -70,9 +70,9 @@ class MolGINConv(MessagePassing):
     The neighbourhood sum is computed as a sparse-dense matrix product (PyG's
     :class:`~torch_geometric.EdgeIndex`, CSR) plus the bond embeddings summed per node as
     ``token counts @ embedding table`` (:meth:`CategoricalEncoder.token_counts`), without
-    materialising one message per edge: the same sum, up to float rounding, in about half the
-    time of gather + add + scatter on CPU (7 to 11% of a whole pretraining step for most
-    objectives: ``python -m benchmarks.aggregation``). It falls back
+    materialising one message per edge: the same sum, up to float rounding, for 7 to 11% less
+    CPU time per pretraining step for most objectives (``python -m benchmarks.aggregation``
+    measures both paths side by side). It falls back
     to PyG's message passing under :func:`torch.compile` and for inputs other than float32/64,
     or when :attr:`sparse_aggregation` is set to :obj:`False`. :class:`MolGIN` builds the sparse
     structure once per forward pass for all its layers (:func:`neighbour_structure`).
