@@ -130,3 +130,21 @@ def test_parse_variant_reads_json_values(monkeypatch):
     assert parse_variant('lr=5e-4,lr_schedule=cosine,options.predictor_norm=true') == {
         'lr': 5e-4, 'lr_schedule': 'cosine', 'options.predictor_norm': True}
     assert parse_variant('') == {}
+
+
+def test_molecular_objectives_run_at_node_level(tmp_path, data_root):
+    """attr_masking and edge_pred take the node graph too: pretrained, saved and probed
+    beside their architecture's random encoder; no published figure is printed for them."""
+    out = tmp_path / 'np'
+    res = _run(out, data_root, '--methods', 'attr_masking,edge_pred', '--seeds', '1')
+    assert res.returncode == 0, res.stderr[-3000:]
+    recs = {r['arm']: r for r in map(json.loads, (out / 'records.jsonl').read_text().splitlines())}
+    assert sorted(recs) == ['attr_masking', 'edge_pred', 'random-gcn2']
+    for arm in ('attr_masking', 'edge_pred'):
+        assert recs[arm]['epochs'] == 2 and len(recs[arm]['loss_curve']) == 2
+        assert all(v == v and v > 0 for v in recs[arm]['loss_curve'])  # finite, positive
+        assert (out / 'encoders' / f'{arm}-seed0.pt').is_file()
+    lines = {line.split('|')[1].strip(): line for line in res.stdout.splitlines()
+             if line.startswith('| ')}
+    assert lines['attr_masking'].split('|')[4].strip() == ''  # no published figure
+    assert lines['edge_pred'].split('|')[4].strip() == ''
