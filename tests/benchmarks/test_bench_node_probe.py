@@ -139,7 +139,7 @@ def test_molecular_objectives_run_at_node_level(tmp_path, data_root):
     res = _run(out, data_root, '--methods', 'attr_masking,edge_pred', '--seeds', '1')
     assert res.returncode == 0, res.stderr[-3000:]
     recs = {r['arm']: r for r in map(json.loads, (out / 'records.jsonl').read_text().splitlines())}
-    assert sorted(recs) == ['attr_masking', 'edge_pred', 'random-gcn2']
+    assert sorted(recs) == ['attr_masking', 'edge_pred', 'random-gcn2', 'random-gcn2-bn']
     for arm in ('attr_masking', 'edge_pred'):
         assert recs[arm]['epochs'] == 2 and len(recs[arm]['loss_curve']) == 2
         assert all(v == v and v > 0 for v in recs[arm]['loss_curve'])  # finite, positive
