@@ -423,6 +423,11 @@ def run_finetune(args: argparse.Namespace) -> int:
             raise SystemExit(f'error: {path} holds a record made under another protocol')
         done.add((r['arm'], r['seed']))
     arms = arms_for(probe['methods'])
+    # checkpoints saved before per-arm hashes carry only the protocol hash of their run: valid
+    # when the probe record of the same (arm, seed), its arm hash backfilled, is current
+    legacy = {(r['arm'], r['seed']): r.get('protocol_hash')
+              for r in _read_jsonl(out / 'records.jsonl')
+              if r['arm'] in probe['methods'] and r.get('arm_hash') == arm_hash(probe, r['arm'])}
     missing, stale = [], []
     for arm in probe['methods']:
         for s in seeds:
@@ -434,7 +439,8 @@ def run_finetune(args: argparse.Namespace) -> int:
             else:
                 extra = load_checkpoint(ckpt).get('extra', {})
                 if extra.get('arm_hash', 'legacy') != arm_hash(probe, arm) and \
-                        extra.get('protocol_hash') != proto['probe_protocol_hash']:
+                        extra.get('protocol_hash') != proto['probe_protocol_hash'] and \
+                        ('arm_hash' in extra or extra.get('protocol_hash') != legacy.get((arm, s))):
                     stale.append(str(ckpt))
     if missing:
         raise SystemExit(f'error: {len(missing)} pretrained encoder checkpoint(s) missing, e.g. '

@@ -148,3 +148,30 @@ def test_molecular_objectives_run_at_node_level(tmp_path, data_root):
              if line.startswith('| ')}
     assert lines['attr_masking'].split('|')[4].strip() == ''  # no published figure
     assert lines['edge_pred'].split('|')[4].strip() == ''
+
+
+def test_finetune_accepts_checkpoints_saved_before_arm_hashes(tmp_path, data_root):
+    """A checkpoint holding only the protocol hash of its run is the encoder of the current
+    probe record carrying that hash; with another hash it is refused as stale."""
+    import torch
+    out = tmp_path / 'np'
+    assert _run(out, data_root, '--seeds', '1').returncode == 0
+    ckpt = out / 'encoders' / 'dgi-seed0.pt'
+    state = torch.load(ckpt, weights_only=True)
+
+    def legacy(h):
+        state['extra'] = {'protocol_hash': h}
+        torch.save(state, ckpt)
+        lines = [json.loads(x) for x in (out / 'records.jsonl').read_text().splitlines()]
+        for r in lines:
+            if r['arm'] == 'dgi':
+                r['protocol_hash'] = 'older-run'
+        (out / 'records.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in lines))
+
+    legacy('another-run')
+    stale = _finetune(out, data_root)
+    assert stale.returncode != 0 and 'another probe protocol' in stale.stderr
+    legacy('older-run')
+    ok = _finetune(out, data_root)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    assert '(dgi, 0)' in ok.stderr or 'dgi seed 0: fine-tuned' in ok.stderr
