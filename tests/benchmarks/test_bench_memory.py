@@ -82,3 +82,17 @@ def test_tiny_run_end_to_end(data_root, tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert '| store + pretraining | 300 |' in printed
     assert '(**extrapolated**) | 1,936,962 |' in printed
+
+
+def test_table_extrapolates_only_a_partial_list():
+    """A list measured on the whole corpus is reported as measured, with no extrapolated row."""
+    row = {'case': 'datalist', 'VmHWM': 2 ** 30, 'list_bytes': 2 ** 29, 'build_s': 1.0,
+           'bytes_per_molecule': 100.0, 'store_bytes_per_molecule': 10.0,
+           'extrapolated_to': 1_936_962}
+    partial = memory.table([{**row, 'molecules': 200_000,
+                             'extrapolated_list_bytes': 2 ** 29 * 1_936_962 / 200_000}])
+    assert '| list of Data, held (measured) | 200,000 |' in partial
+    assert '(**extrapolated**) | 1,936,962 |' in partial
+    whole = memory.table([{**row, 'molecules': 1_936_962, 'extrapolated_list_bytes': 2 ** 29}])
+    assert '| list of Data, held (measured) | 1,936,962 |' in whole
+    assert 'extrapolated' not in whole
