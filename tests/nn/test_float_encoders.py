@@ -244,7 +244,7 @@ def test_graphmae_adds_no_second_activation_after_act_last(graph):
         obj = build_objective('graphmae', enc, mask_rate=0.5, decoder='gcn').eval()
         with torch.no_grad():
             obj.activation.weight.fill_(slope)
-        return float(obj(graph, torch.Generator().manual_seed(1)).loss)
+        return obj(graph, torch.Generator().manual_seed(1)).loss.item()
 
     assert loss_with_prelu_slope(True, 0.25) == loss_with_prelu_slope(True, -3.0)
     assert loss_with_prelu_slope(False, 0.25) != loss_with_prelu_slope(False, -3.0)
