@@ -25,7 +25,7 @@ def test_loss_is_the_weighted_sum_of_the_parts(mol_store):
     want = parts[0] + 0.5 * parts[1] + 2.0 * parts[2]
     assert torch.allclose(out.loss, want)
     for name, loss in zip(obj.names, parts):
-        assert out.logs[f'{name}/loss'] == pytest.approx(float(loss))
+        assert out.logs[f'{name}/loss'] == pytest.approx(loss.item())
     assert 'attr_masking/atom_acc' in out.logs and 'edge_pred/auc' in out.logs
     # a fresh generator per part is a different draw for every part after the first
     fresh = obj.parts['edge_pred'](b, torch.Generator().manual_seed(5)).loss

@@ -188,12 +188,12 @@ def test_perfect_reconstruction_gives_zero_loss(kind, mols, float_batch):
         target = b.x
     obj.decoder = _Oracle(target)
     out = obj(b, torch.Generator().manual_seed(0))
-    assert float(out.loss) == pytest.approx(0.0, abs=1e-6)
+    assert out.loss.item() == pytest.approx(0.0, abs=1e-6)
     if kind == 'mol':
         assert out.logs['atom_acc'] == 1.0
     # and a wrong reconstruction is penalised
     obj.decoder = _Oracle(target.roll(1, dims=1) + 1.0)
-    assert float(obj(b, torch.Generator().manual_seed(0)).loss) > 0.1
+    assert obj(b, torch.Generator().manual_seed(0)).loss.item() > 0.1
 
 
 @pytest.mark.parametrize('decoder', ['gin', 'gcn', 'gat'])

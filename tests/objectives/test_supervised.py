@@ -36,7 +36,7 @@ def test_nan_labels_are_ignored():
     # logits: graph 0 -> (2, -1), graph 1 -> (-1, -1); observed: (0,0)=1, (1,0)=0, (1,1)=1
     sp = lambda z: math.log1p(math.exp(z))  # noqa: E731  softplus: BCE(z, 0)
     want = (sp(-2.0) + sp(-1.0) + sp(1.0)) / 3
-    assert abs(float(out.loss) - want) < 1e-6
+    assert abs(out.loss.item() - want) < 1e-6
     assert abs(out.logs['acc'] - 2 / 3) < 1e-6 and abs(out.logs['observed'] - 0.75) < 1e-6
     out.loss.backward()
     assert torch.isfinite(obj.head.weight.grad).all()

@@ -31,9 +31,9 @@ def test_bf16_runs_in_bfloat16_and_keeps_float32_state(mol_store, tmp_path):
 def test_bf16_loss_close_to_float32(mol_store):
     b = mol_store.collate(range(len(mol_store)))
     obj = _objective().train()
-    fp32 = float(obj(b, torch.Generator().manual_seed(0)).loss)
+    fp32 = obj(b, torch.Generator().manual_seed(0)).loss.item()
     with autocast_context(torch.device('cpu'), 'bf16'):
-        bf16 = float(obj(b, torch.Generator().manual_seed(0)).loss)
+        bf16 = obj(b, torch.Generator().manual_seed(0)).loss.item()
     assert bf16 == pytest.approx(fp32, rel=0.05) and bf16 != fp32
 
 
