@@ -428,6 +428,14 @@ def run_finetune(args: argparse.Namespace) -> int:
     legacy = {(r['arm'], r['seed']): r.get('protocol_hash')
               for r in _read_jsonl(out / 'records.jsonl')
               if r['arm'] in probe['methods'] and r.get('arm_hash') == arm_hash(probe, r['arm'])}
+
+    def current(extra: dict, arm: str, seed: int) -> bool:
+        """Was this checkpoint pretrained under the probe protocol now in ``--out``?"""
+        if 'arm_hash' in extra:
+            return extra['arm_hash'] == arm_hash(probe, arm) or \
+                extra.get('protocol_hash') == proto['probe_protocol_hash']
+        run = extra.get('protocol_hash')  # saved before per-arm hashes: the run's hash alone
+        return run is not None and run in (proto['probe_protocol_hash'], legacy.get((arm, seed)))
     missing, stale = [], []
     for arm in probe['methods']:
         for s in seeds:
@@ -437,10 +445,7 @@ def run_finetune(args: argparse.Namespace) -> int:
             if not ckpt.is_file():
                 missing.append(str(ckpt))
             else:
-                extra = load_checkpoint(ckpt).get('extra', {})
-                if extra.get('arm_hash', 'legacy') != arm_hash(probe, arm) and \
-                        extra.get('protocol_hash') != proto['probe_protocol_hash'] and \
-                        ('arm_hash' in extra or extra.get('protocol_hash') != legacy.get((arm, s))):
+                if not current(load_checkpoint(ckpt).get('extra', {}), arm, s):
                     stale.append(str(ckpt))
     if missing:
         raise SystemExit(f'error: {len(missing)} pretrained encoder checkpoint(s) missing, e.g. '
