@@ -343,6 +343,43 @@ def encoder_path(out: Path, arm: str, seed: int) -> Path:
     return Path(out) / 'encoders' / f'{arm}-seed{seed}.pt'
 
 
+def _check_encoders(out: Path, probe: dict[str, Any], wanted: list[tuple[str, int]],
+                    verb: str) -> None:
+    """Every (method arm, seed) of ``wanted`` has its encoder checkpoint in ``out``, made under
+    the probe protocol now in ``out/protocol.json`` (``probe``); otherwise an error naming
+    them."""
+    from graphpfm.train import load_checkpoint
+    run_hash = _hash({k: v for k, v in probe.items() if k != 'seeds'})
+    # checkpoints saved before per-arm hashes carry only the protocol hash of their run: valid
+    # when the probe record of the same (arm, seed), its arm hash backfilled, is current
+    legacy = {(r['arm'], r['seed']): r.get('protocol_hash')
+              for r in _read_jsonl(out / 'records.jsonl')
+              if r['arm'] in probe['methods'] and r.get('arm_hash') == arm_hash(probe, r['arm'])}
+
+    def current(extra: dict, arm: str, seed: int) -> bool:
+        """Was this checkpoint pretrained under the probe protocol now in ``out``?"""
+        if 'arm_hash' in extra:
+            return extra['arm_hash'] == arm_hash(probe, arm) or \
+                extra.get('protocol_hash') == run_hash
+        run = extra.get('protocol_hash')  # saved before per-arm hashes: the run's hash alone
+        return run is not None and run in (run_hash, legacy.get((arm, seed)))
+    missing, stale = [], []
+    for arm, s in wanted:
+        ckpt = encoder_path(out, arm, s)
+        if not ckpt.is_file():
+            missing.append(str(ckpt))
+        elif not current(load_checkpoint(ckpt).get('extra', {}), arm, s):
+            stale.append(str(ckpt))
+    if missing:
+        raise SystemExit(f'error: {len(missing)} pretrained encoder checkpoint(s) missing, e.g. '
+                         f"{', '.join(missing[:3])}: rerun `python -m benchmarks.node_probe run` "
+                         f'with the same --out (it pretrains only what is missing), or {verb} '
+                         f'fewer seeds with --seeds')
+    if stale:
+        raise SystemExit(f"error: encoder checkpoint(s) {', '.join(stale[:3])} were made under "
+                         f"another probe protocol than {out / 'protocol.json'}")
+
+
 def finetune_protocol(probe: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
     """The fine-tuning protocol: the probe run it starts from (its hash names the encoders)
     and the recipe."""
@@ -397,7 +434,6 @@ def finetune_arm(task: dict[str, Any]) -> dict[str, Any]:
 
 def run_finetune(args: argparse.Namespace) -> int:
     """Fine-tune every (arm, seed) of the probe run in ``args.out`` (resumable)."""
-    from graphpfm.train import load_checkpoint
     out = Path(args.out)
     state = out / 'protocol.json'
     if not state.is_file():
@@ -425,36 +461,8 @@ def run_finetune(args: argparse.Namespace) -> int:
     arms = arms_for(probe['methods'])
     # checkpoints saved before per-arm hashes carry only the protocol hash of their run: valid
     # when the probe record of the same (arm, seed), its arm hash backfilled, is current
-    legacy = {(r['arm'], r['seed']): r.get('protocol_hash')
-              for r in _read_jsonl(out / 'records.jsonl')
-              if r['arm'] in probe['methods'] and r.get('arm_hash') == arm_hash(probe, r['arm'])}
-
-    def current(extra: dict, arm: str, seed: int) -> bool:
-        """Was this checkpoint pretrained under the probe protocol now in ``--out``?"""
-        if 'arm_hash' in extra:
-            return extra['arm_hash'] == arm_hash(probe, arm) or \
-                extra.get('protocol_hash') == proto['probe_protocol_hash']
-        run = extra.get('protocol_hash')  # saved before per-arm hashes: the run's hash alone
-        return run is not None and run in (proto['probe_protocol_hash'], legacy.get((arm, seed)))
-    missing, stale = [], []
-    for arm in probe['methods']:
-        for s in seeds:
-            ckpt = encoder_path(out, arm, s)
-            if (arm, s) in done:
-                continue
-            if not ckpt.is_file():
-                missing.append(str(ckpt))
-            else:
-                if not current(load_checkpoint(ckpt).get('extra', {}), arm, s):
-                    stale.append(str(ckpt))
-    if missing:
-        raise SystemExit(f'error: {len(missing)} pretrained encoder checkpoint(s) missing, e.g. '
-                         f"{', '.join(missing[:3])}: rerun `python -m benchmarks.node_probe run` "
-                         f'with the same --out (it pretrains only what is missing), or fine-tune '
-                         f'fewer seeds with --seeds')
-    if stale:
-        raise SystemExit(f"error: encoder checkpoint(s) {', '.join(stale[:3])} were made under "
-                         f'another probe protocol than {state}')
+    _check_encoders(out, probe, [(a, s) for a in probe['methods'] for s in seeds
+                                 if (a, s) not in done], 'fine-tune')
     root = args.root or os.environ.get('GRAPHPFM_DATA')
     tasks = [{'arm': a, 'seed': s, 'dataset': probe['dataset'], 'root': root,
               'device': args.device, 'hash': h, 'recipe': recipe, 'git_commit': git_commit(),
@@ -465,6 +473,129 @@ def run_finetune(args: argparse.Namespace) -> int:
         f"{r['arm']} seed {r['seed']}: fine-tuned test {r['metric']} "
         f"{r['test_at_best_valid']:.4f} at epoch {r['best_epoch']} ({r['wall_s']:.0f} s)"))
     sys.stdout.write(report(out, partial=len(seeds) < len(proto['seeds'])) + '\n')
+    return 0
+
+
+# ----------------------------------------------------------------------------- GraphMAE's probe
+#: GraphMAE's own linear-probe recipe for Cora (its configs.yml: lr_f, weight_decay_f,
+#: max_epoch_f; graphmae/evaluation.py)
+TORCH_PROBE: dict[str, Any] = dict(lr=1e-2, weight_decay=1e-4, epochs=300)
+
+
+def last_best(curve: list[float]) -> int:
+    """The index of the *last* maximum of ``curve`` (GraphMAE keeps the model of epoch
+    ``e`` whenever ``valid[e] >= best``, so a tie goes to the later epoch)."""
+    best = max(curve)
+    return max(i for i, v in enumerate(curve) if v == best)
+
+
+def torch_probe(z: Any, y: Any, split: dict[str, Any], *, seed: int, lr: float,
+                weight_decay: float, epochs: int) -> dict[str, Any]:
+    """GraphMAE's linear probe on frozen embeddings ``z`` (``graphmae/evaluation.py``): a
+    ``torch.nn.Linear`` on the raw embeddings (no standardisation, no choice of
+    regularisation), cross-entropy on the training nodes, full-batch Adam for ``epochs``
+    steps; after every step the accuracy on every split. Returns the test accuracy after the
+    last step (GraphMAE's ``final_acc``) and at the last epoch of best validation accuracy
+    (its ``early-stopping_acc``), with the curves."""
+    import torch
+    import torch.nn.functional as F
+
+    z = z.detach().float()
+    y = y.view(-1).long()
+    idx = {k: split[k].long() for k in ('train', 'valid', 'test')}
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        head = torch.nn.Linear(z.size(1), int(y.max()) + 1)
+    opt = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
+    curves: dict[str, list[float]] = {'valid': [], 'test': []}
+    for _ in range(epochs):
+        head.train()
+        loss = F.cross_entropy(head(z[idx['train']]), y[idx['train']])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        head.eval()
+        with torch.no_grad():
+            pred = head(z).argmax(-1)
+        for k in curves:
+            curves[k].append(int((pred[idx[k]] == y[idx[k]]).sum()) / idx[k].numel())
+    best = last_best(curves['valid'])
+    return {'final_test': curves['test'][-1], 'early_stopping_test': curves['test'][best],
+            'best_valid': curves['valid'][best], 'best_epoch': best, 'curves': curves}
+
+
+def run_torch_probe(args: argparse.Namespace) -> int:
+    """GraphMAE's probe (:func:`torch_probe`) on every (arm, seed) of the run in ``args.out``:
+    the saved pretrained encoders and the random arms' encoders (rebuilt as ``run`` built
+    them; the first seed of each is probed again as ``run`` probed it, and a different score
+    is an error), written to ``<out>/torch_probe.jsonl`` (recomputed whole: a few seconds per
+    encoder), and a table beside this benchmark's own probe."""
+    import numpy as np
+    import torch
+
+    from graphpfm import build_encoder, load_dataset, load_encoder
+    from graphpfm.eval import ProbeConfig, embed_nodes
+    from graphpfm.eval import probe as probe_fn
+    from graphpfm.utils import seed_everything
+
+    out = Path(args.out)
+    state = out / 'protocol.json'
+    if not state.is_file():
+        raise SystemExit(f'error: {state} not found: run `python -m benchmarks.node_probe run '
+                         f'--out {out}` first (it pretrains and saves the encoders)')
+    probe = json.loads(state.read_text())
+    seeds = probe['seeds'] if args.seeds is None else probe['seeds'][:args.seeds]
+    _check_encoders(out, probe, [(a, s) for a in probe['methods'] for s in seeds], 'probe')
+    recipe = {**TORCH_PROBE, **{k: getattr(args, k) for k in TORCH_PROBE
+                                if getattr(args, k, None) is not None}}
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    root = args.root or os.environ.get('GRAPHPFM_DATA')
+    bundle = normalise_features(load_dataset(probe['dataset'], root=root, progress=False))
+    data = bundle.dataset
+    ours = {(r['arm'], r['seed']): r['test_at_best_valid']
+            for r in _read_jsonl(out / 'records.jsonl')
+            if r.get('arm_hash') == arm_hash(probe, r['arm'])}
+    records = []
+    for arm in arms_for(probe['methods']):
+        for seed in seeds:
+            if arm.startswith('random-'):
+                arch = dict(probe['architectures'][arm[len('random-'):]])
+                name = arch.pop('name')
+                seed_everything(seed)  # as `run` built it: the same weights
+                encoder = build_encoder(name, in_channels=data.num_features, **arch)
+            else:
+                encoder = load_encoder(encoder_path(out, arm, seed))
+            z = embed_nodes(encoder, data, args.device).cpu()
+            if arm.startswith('random-') and seed == seeds[0] and (arm, seed) in ours:
+                # the rebuilt random encoder must be the one `run` probed: same probe score
+                again = probe_fn(bundle, lambda s: encoder, seeds=[seed],
+                                 config=ProbeConfig(device=args.device)).runs[0]
+                if again['test_at_best_valid'] != ours[(arm, seed)]:
+                    raise SystemExit(f'error: {arm} seed {seed} rebuilt does not reproduce the '
+                                     f"run's probe ({again['test_at_best_valid']} vs "
+                                     f'{ours[(arm, seed)]}): another graphpfm or torch version?')
+            res = torch_probe(z, data.y, bundle.split_idx, seed=seed, **recipe)
+            log.info('%s seed %d: GraphMAE probe test %.4f at epoch %d (final %.4f)', arm,
+                     seed, res['early_stopping_test'], res['best_epoch'], res['final_test'])
+            records.append({'arm': arm, 'seed': seed, 'recipe': recipe,
+                            'arm_hash': arm_hash(probe, arm), 'git_commit': git_commit(),
+                            **res})
+    tmp = out / 'torch_probe.tmp'
+    tmp.write_text(''.join(json.dumps(r) + '\n' for r in records))
+    tmp.replace(out / 'torch_probe.jsonl')
+
+    def cell(vals: list[float]) -> str:
+        v = np.array(vals, dtype=float) * 100
+        return f'{v.mean():.1f} ± {v.std():.1f}' if v.size else '—'
+    lines = ['| arm | this benchmark\'s probe | GraphMAE\'s probe, test at best valid | '
+             'GraphMAE\'s probe, test after the last epoch | seeds |', '|---|---|---|---|---|']
+    for arm in arms_for(probe['methods']):
+        rows = [r for r in records if r['arm'] == arm]
+        mine = [ours[(arm, r['seed'])] for r in rows if (arm, r['seed']) in ours]
+        lines.append(f"| {arm} | {cell(mine)} | {cell([r['early_stopping_test'] for r in rows])}"
+                     f" | {cell([r['final_test'] for r in rows])} | {len(rows)} |")
+    sys.stdout.write('\n'.join(lines) + '\n')
     return 0
 
 
@@ -673,6 +804,17 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument('--jobs', type=int, default=1)
     w.add_argument('--threads', type=int, default=None)
     w.add_argument('--out', required=True)
+    t = sub.add_parser('torch-probe', help="GraphMAE's own linear probe (torch logistic "
+                       'regression, Adam) on the saved and random encoders of a run')
+    t.add_argument('--out', required=True, help='the --out of a `run`')
+    t.add_argument('--seeds', type=int, default=None,
+                   help="the first N of the run's seeds (default: all)")
+    for k, v in TORCH_PROBE.items():
+        t.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=None,
+                       help=f'(default: {v})')
+    t.add_argument('--root', default=None)
+    t.add_argument('--device', default='cpu')
+    t.add_argument('--threads', type=int, default=None)
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true')
@@ -684,6 +826,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_finetune(args)
     if args.command == 'sweep':
         return run_sweep(args)
+    if args.command == 'torch-probe':
+        return run_torch_probe(args)
     sys.stdout.write(report(Path(args.out), partial=args.partial) + '\n')
     return 0
 

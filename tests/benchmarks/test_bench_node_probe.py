@@ -175,3 +175,85 @@ def test_finetune_accepts_checkpoints_saved_before_arm_hashes(tmp_path, data_roo
     ok = _finetune(out, data_root)
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert '(dgi, 0)' in ok.stderr or 'dgi seed 0: fine-tuned' in ok.stderr
+
+
+def test_last_best_takes_the_later_tie(monkeypatch):
+    """GraphMAE keeps epoch e whenever valid[e] >= best: the last of equal maxima."""
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks.node_probe import last_best
+    assert last_best([0.5, 0.7, 0.7, 0.6]) == 2
+    assert last_best([0.3, 0.2, 0.3]) == 2
+    assert last_best([0.9, 0.1, 0.2]) == 0
+    assert last_best([0.4]) == 0
+
+
+def test_torch_probe_on_crafted_embeddings(monkeypatch):
+    """GraphMAE's probe: separable embeddings are learnt exactly; the early-stopping score
+    is the test accuracy of the last best validation epoch; the global RNG and the input
+    are left as they were; the same seed gives the same curves."""
+    import torch
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks.node_probe import last_best, torch_probe
+    y = torch.arange(60) % 3
+    z = torch.nn.functional.one_hot(y, 3).float() * 2 - 1
+    split = {'train': torch.arange(0, 12), 'valid': torch.arange(12, 36),
+             'test': torch.arange(36, 60)}
+    z_before, rng = z.clone(), torch.random.get_rng_state()
+    res = torch_probe(z, y, split, seed=0, lr=0.05, weight_decay=0.0, epochs=50)
+    assert torch.equal(z, z_before) and torch.equal(torch.random.get_rng_state(), rng)
+    assert len(res['curves']['valid']) == len(res['curves']['test']) == 50
+    assert res['final_test'] == 1.0 and res['curves']['test'][-1] == 1.0
+    best = last_best(res['curves']['valid'])
+    assert res['best_epoch'] == best == 49  # separable: valid reaches 1.0 and stays there
+    assert res['early_stopping_test'] == res['curves']['test'][best]
+    # noisy validation labels: the selected epoch still follows validation only
+    y_noisy = y.clone()
+    y_noisy[12:36] = torch.randint(0, 3, (24,), generator=torch.Generator().manual_seed(1))
+    a = torch_probe(z, y_noisy, split, seed=3, lr=0.05, weight_decay=0.0, epochs=30)
+    b = torch_probe(z, y_noisy, split, seed=3, lr=0.05, weight_decay=0.0, epochs=30)
+    assert a == b
+    best = last_best(a['curves']['valid'])
+    assert a['best_epoch'] == best and a['best_valid'] == max(a['curves']['valid'])
+    assert a['early_stopping_test'] == a['curves']['test'][best]
+    assert all(v * 24 == round(v * 24) for v in a['curves']['valid'])  # exact fractions
+
+
+def test_torch_probe_command_beside_the_probe(tmp_path, data_root):
+    """`torch-probe` scores every (arm, seed) of a run: the saved encoders and the random
+    arm rebuilt with the weights the run probed (checked: the run's probe score again, else an
+    error), with a table beside the run's own probe; a missing encoder is named."""
+    import numpy as np
+    out = tmp_path / 'np'
+    assert _run(out, data_root).returncode == 0
+    cmd = [sys.executable, '-m', 'benchmarks.node_probe', 'torch-probe', '--out', str(out),
+           '--epochs', '20', '--root', str(data_root), '--threads', '1']
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    recs = [json.loads(line) for line in (out / 'torch_probe.jsonl').read_text().splitlines()]
+    assert sorted((r['arm'], r['seed']) for r in recs) == [
+        ('dgi', 0), ('dgi', 1), ('random-gcn1', 0), ('random-gcn1', 1)]
+    probe = {(r['arm'], r['seed']): r for r in map(
+        json.loads, (out / 'records.jsonl').read_text().splitlines())}
+    for r in recs:
+        assert r['recipe'] == {'lr': 1e-2, 'weight_decay': 1e-4, 'epochs': 20}
+        assert len(r['curves']['test']) == 20
+        assert r['early_stopping_test'] == r['curves']['test'][r['best_epoch']]
+        assert r['arm_hash'] == probe[(r['arm'], r['seed'])]['arm_hash']
+    row = next(line for line in res.stdout.splitlines() if line.startswith('| random-gcn1 |'))
+    mine = np.array([probe[('random-gcn1', s)]['test_at_best_valid'] for s in (0, 1)]) * 100
+    es = np.array([r['early_stopping_test'] for r in recs if r['arm'] == 'random-gcn1']) * 100
+    assert row.startswith(f'| random-gcn1 | {mine.mean():.1f} ± {mine.std():.1f} | '
+                          f'{es.mean():.1f} ± {es.std():.1f} |')
+    # a random arm that would not rebuild as the run built it is refused
+    lines = (out / 'records.jsonl').read_text().splitlines()
+    tampered = [json.loads(x) for x in lines]
+    for r in tampered:
+        if (r['arm'], r['seed']) == ('random-gcn1', 0):
+            r['test_at_best_valid'] += 0.001
+    (out / 'records.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in tampered))
+    bad = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and 'does not reproduce' in bad.stderr
+    (out / 'records.jsonl').write_text(''.join(x + '\n' for x in lines))
+    (out / 'encoders' / 'dgi-seed1.pt').unlink()
+    missing = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert missing.returncode != 0 and 'dgi-seed1.pt' in missing.stderr
