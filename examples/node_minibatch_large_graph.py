@@ -54,7 +54,7 @@ parser.add_argument('--out', default='runs/example_node_minibatch')
 args = parser.parse_args()
 # an application, not the library: let glibc keep freed buffers for reuse instead of faulting
 # in fresh pages every batch, as the graphpfm command does (GRAPHPFM_TUNE_MALLOC=0: off)
-graphpfm.utils.tune_malloc()
+graphpfm.tune_malloc()
 
 # ---------------------------------------------------------------- the graph
 gen = torch.Generator().manual_seed(args.seed)

@@ -33,6 +33,7 @@ from .nn.heads import GraphPredictor  # noqa: E402
 from .objectives import OBJECTIVES, Objective, ObjectiveOutput, build_objective  # noqa: E402
 from .train import (TrainConfig, Trainer, load_checkpoint, load_encoder,  # noqa: E402
                     save_checkpoint)
+from .utils import tune_malloc  # noqa: E402  (for applications; never called on import)
 
 __all__ = [
     '__version__', 'GraphStore', 'GraphLoader', 'NeighborLoader', 'DATASETS', 'DatasetBundle',
@@ -42,5 +43,5 @@ __all__ = [
     'embed_graphs', 'NodeEvaluator', 'NodePredictor', 'ENCODERS',
     'Encoder', 'build_encoder', 'GraphPredictor', 'OBJECTIVES', 'Objective', 'ObjectiveOutput',
     'build_objective', 'Trainer', 'TrainConfig', 'load_checkpoint', 'load_encoder',
-    'save_checkpoint',
+    'save_checkpoint', 'tune_malloc',
 ]
