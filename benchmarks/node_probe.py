@@ -567,7 +567,7 @@ def run_torch_probe(args: argparse.Namespace) -> int:
     ours = {(r['arm'], r['seed']): r['test_at_best_valid']
             for r in _read_jsonl(out / 'records.jsonl')
             if r.get('arm_hash') == arm_hash(probe, r['arm'])}
-    records = []
+    records, commit = [], git_commit()
     for arm in arms_for(probe['methods']):
         for seed in seeds:
             if arm.startswith('random-'):
@@ -590,7 +590,7 @@ def run_torch_probe(args: argparse.Namespace) -> int:
             log.info('%s seed %d: GraphMAE probe test %.4f at epoch %d (final %.4f)', arm,
                      seed, res['early_stopping_test'], res['best_epoch'], res['final_test'])
             records.append({'arm': arm, 'seed': seed, 'recipe': recipe,
-                            'arm_hash': arm_hash(probe, arm), 'git_commit': git_commit(),
+                            'arm_hash': arm_hash(probe, arm), 'git_commit': commit,
                             **res})
     tmp = out / 'torch_probe.tmp'
     tmp.write_text(''.join(json.dumps(r) + '\n' for r in records))
