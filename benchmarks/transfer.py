@@ -7,9 +7,16 @@ always compare with the same fine-tuning recipe from random initialisation, in o
     python -m benchmarks.transfer report --out benchmarks/results/transfer-quick --timing \\
         --figure benchmarks/results/transfer-quick/table.png
 
-Profiles: ``quick`` (every registered graph-level objective, scaled to about 72 minutes on 2 CPU
-cores by the calibration in :data:`COSTS`; see its entry in :data:`PROFILES`), ``full``
-(Hu et al.'s protocol, meant for a GPU) and ``small`` (the first measurement of issues 3-4).
+Profiles: ``quick`` (Hu et al.'s protocol scaled to 2 CPU cores by the calibration in
+:data:`COSTS`; see its entry in :data:`PROFILES`), ``full`` (Hu et al.'s protocol, meant for a
+GPU), both over every registered graph-level objective (``objectives='all'``, resolved when the
+run starts and recorded in ``<out>/protocol.json``), and ``small`` (the first transfer
+measurement, with its own list of eight objectives). ``--objectives a,b`` names the arms
+instead. ``plan`` prints the predicted cost of a profile with the objectives registered now.
+
+``report`` gives the mean ± std over seeds of every (arm, dataset), and the paired
+difference of every pretrained arm to ``scratch`` (same seeds) with a Student's t confidence
+interval over seeds (:func:`paired_difference`).
 
 ``run`` is resumable: every (arm, dataset, seed) fine-tuning is one JSON line in
 ``<out>/records.jsonl``, written as soon as it finishes, and pretrained checkpoints stay in
@@ -56,11 +63,21 @@ MOLECULE_BENCHMARK = ('ogbg-molbbbp', 'ogbg-moltox21', 'ogbg-moltoxcast', 'ogbg-
                       'ogbg-molclintox', 'ogbg-molmuv', 'ogbg-molhiv', 'ogbg-molbace')
 
 
+#: the value of a profile's ``objectives`` (or of ``--objectives``) that stands for every
+#: registered graph-level objective (:func:`graph_objectives`)
+ALL_OBJECTIVES = 'all'
+
+
 @dataclass
 class Protocol:
-    """Everything that determines the numbers of a transfer run (hashed into each record)."""
+    """Everything that determines the numbers of a transfer run (hashed into each record).
 
-    objectives: list[str]
+    ``objectives`` may be ``'all'`` (:data:`ALL_OBJECTIVES`): it is resolved on construction
+    to the graph-level objectives registered then (:func:`resolve_objectives`), so that the
+    protocol, and the ``protocol.json`` written from it, names the arms that actually run.
+    """
+
+    objectives: list[str] | str
     datasets: list[str]
     seeds: list[int]
     corpus: str = 'moses'
@@ -83,6 +100,9 @@ class Protocol:
     pretrain_seed: int = 0
     objective_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.objectives = resolve_objectives(self.objectives)
+
     def pretrain_key(self, arm: str) -> dict[str, Any]:
         keys = ['encoder', 'num_layers', 'hidden_channels', 'jk', 'pretrain_batch_size',
                 'pretrain_lr', 'pretrain_seed']
@@ -104,45 +124,64 @@ class Protocol:
         return d
 
 
+#: Each profile gives every dataset the same seeds and the same number of epochs (one recipe
+#: for all). ``objectives='all'`` follows the registry: registering a graph-level objective adds
+#: an arm to the profile's next run (records carry the protocol of their own arm, so the arms
+#: already run keep their records).
 PROFILES: dict[str, dict[str, Any]] = {
-    # The first transfer measurement of issues 3 and 4: 100k MOSES, 2 epochs; bbbp, bace,
-    # tox21; 3 seeds x 30 fine-tuning epochs. (Issue 3's five objectives ran first; the three
-    # of issue 4 were added to the same run: arms may be added, records carry their protocol.)
+    # The first transfer measurement: 100k MOSES, 2 epochs; bbbp, bace, tox21; 3 seeds x 30
+    # fine-tuning epochs, for the eight objectives it measured (Hu et al.'s five first, then
+    # GraphCL, GraphMAE and SimGRACE added to the same run: arms may be added, records carry
+    # their protocol).
     'small': dict(objectives=['attr_masking', 'context_pred', 'edge_pred', 'infomax',
                               'supervised', 'graphcl', 'graphmae', 'simgrace'],
                   datasets=['ogbg-molbbbp', 'ogbg-molbace', 'ogbg-moltox21'], seeds=[0, 1, 2],
                   corpus_limit=100_000, pretrain_epochs=2, finetune_epochs=30),
     # Hu et al.'s protocol on MOSES's 1.58M training molecules (they used 2M ZINC15), for every
-    # registered graph-level objective (Hu et al.'s five, then GraphCL, GraphMAE, SimGRACE):
-    # meant for a GPU.
-    'full': dict(objectives=['attr_masking', 'context_pred', 'edge_pred', 'infomax',
-                             'supervised', 'graphcl', 'graphmae', 'simgrace'],
-                 datasets=list(MOLECULE_BENCHMARK), seeds=list(range(10)),
-                 corpus_limit=1_584_663, pretrain_epochs=100, supervised_epochs=100,
-                 finetune_epochs=100),
+    # registered graph-level objective: meant for a GPU.
+    'full': dict(objectives=ALL_OBJECTIVES, datasets=list(MOLECULE_BENCHMARK),
+                 seeds=list(range(10)), corpus_limit=1_584_663, pretrain_epochs=100,
+                 supervised_epochs=100, finetune_epochs=100),
     # The same protocol scaled to 2 CPU cores (2 single-threaded jobs), sized with COSTS (CPU ms
-    # per graph, measured by `calibrate`; see benchmarks/README.md). Fine-tuning is ~90% of the
-    # cost: one (arm, seed) epoch over the five datasets here is 1631 x 0.72 + 1210 x 0.64 +
-    # 6264 x 0.40 + 6860 x 0.93 + 32901 x 0.75 ms = 35.5 s (HIV 24.7 s); x 8 epochs x 9 arms
-    # x 3 seeds = 7,740 s of one core = 65 min on two jobs. Pretraining: 50,000 x 4 x 2.41 ms
-    # (seven MOSES arms) + supervised 79 s = 9.4 min of one core, 4.8 min on two jobs. With the
-    # featurisation (21 s) and the model cards' overlap (94 s): 72 min in all (`plan`), under
-    # the 90-min target. One recipe for every dataset (no fewer epochs for HIV); GIN 5 x 300
-    # (4.19 ms per graph) would allow one fine-tuning epoch, 3 x 128 six.
-    'quick': dict(objectives=['attr_masking', 'context_pred', 'edge_pred', 'infomax',
-                              'supervised', 'graphcl', 'graphmae', 'simgrace'],
-                  datasets=list(MOLECULE_BENCHMARK), seeds=[0, 1, 2], num_layers=3,
-                  hidden_channels=64, corpus_limit=50_000, pretrain_epochs=4,
+    # per graph, measured by `calibrate`; see benchmarks/README.md) when eight graph-level
+    # objectives were registered. Fine-tuning is ~90% of the cost: one (arm, seed) epoch over
+    # the five datasets here is 1631 x 0.72 + 1210 x 0.64 + 6264 x 0.40 + 6860 x 0.93 +
+    # 32901 x 0.75 ms = 35.5 s (HIV 24.7 s); x 8 epochs x 9 arms x 3 seeds = 7,740 s of one
+    # core = 65 min on two jobs. Pretraining: 50,000 x 4 x 2.41 ms (seven MOSES arms) +
+    # supervised 79 s = 9.4 min of one core, 4.8 min on two jobs. With the featurisation
+    # (21 s) and the model cards' overlap (94 s): 72 min in all. Each further objective adds
+    # its fine-tuning (about 7 min on two jobs) and its pretraining; `plan` prints the
+    # estimate for the objectives registered now. One recipe for every dataset (no fewer
+    # epochs for HIV); GIN 5 x 300 (4.19 ms per graph) would allow one fine-tuning epoch,
+    # 3 x 128 six.
+    'quick': dict(objectives=ALL_OBJECTIVES, datasets=list(MOLECULE_BENCHMARK), seeds=[0, 1, 2],
+                  num_layers=3, hidden_channels=64, corpus_limit=50_000, pretrain_epochs=4,
                   supervised_epochs=20, finetune_epochs=8),
 }
 
 
 def graph_objectives() -> list[str]:
-    """The graph-level objectives in graphpfm's registry (sorted). Profiles list theirs
-    explicitly, so that a recorded protocol does not change when an objective is registered; a
-    test checks the ``quick`` and ``full`` lists against this."""
+    """The graph-level objectives in graphpfm's registry (sorted): what ``objectives='all'``
+    resolves to."""
     from graphpfm.objectives import OBJECTIVES
     return [n for n in OBJECTIVES.names() if getattr(OBJECTIVES.get(n), 'level', None) == 'graph']
+
+
+def resolve_objectives(objectives: str | Sequence[str]) -> list[str]:
+    """The arms named by ``objectives``: ``'all'`` (:data:`ALL_OBJECTIVES`, alone) is every
+    registered graph-level objective (:func:`graph_objectives`); a comma-separated string or a
+    list is taken as given, in its order. Names are checked against the registry by
+    :func:`plan`."""
+    names = ([o for o in objectives.split(',') if o] if isinstance(objectives, str)
+             else list(objectives))
+    if ALL_OBJECTIVES in names:
+        if len(names) > 1:
+            raise SystemExit(f"error: '{ALL_OBJECTIVES}' stands for every registered "
+                             'graph-level objective and cannot be combined with names '
+                             f"({', '.join(names)}); give either '{ALL_OBJECTIVES}' or a "
+                             'comma list of objectives')
+        return graph_objectives()
+    return names
 
 
 def protocol_hash(d: dict[str, Any]) -> str:
@@ -540,10 +579,12 @@ def select_arms(proto: dict[str, Any], arms: Sequence[str] | None = None) -> lis
 
 def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) -> str:
     """Markdown table (rows: arms; columns: datasets + average) of mean ± std over seeds of
-    the test score at the best validation epoch. Missing records are an error unless
-    ``partial``, where each cell shows its seed count and the average column is left out for
-    rows that are incomplete. ``arms`` restricts the table (and the completeness rule) to
-    those arms (:func:`select_arms`)."""
+    the test score at the best validation epoch, then the table of each pretrained arm's
+    paired difference to ``scratch`` with its confidence interval
+    (:func:`paired_difference_table`). Missing records are an error unless ``partial``,
+    where each cell shows its seed count and the average column is left out for rows that
+    are incomplete. ``arms`` restricts the tables (and the completeness rule) to those arms
+    (:func:`select_arms`)."""
     import numpy as np
     proto = json.loads((out / 'protocol.json').read_text())
     datasets = proto['present_datasets']
@@ -582,9 +623,121 @@ def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) 
             means.append(vals.mean())
         avg = f'{100 * np.mean(means):.1f}' if complete else '—'
         lines.append(f'| {arm} | ' + ' | '.join(row) + f' | {avg} |')
+    paired = paired_difference_table(records, [a for a in arms if a != SCRATCH], datasets,
+                                     seeds)
+    if paired:
+        lines += ['', paired]
     skipped = skipped_tasks_table(records, datasets)
     if skipped:
         lines += ['', skipped]
+    return '\n'.join(lines)
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
+                      ) -> tuple[float, float, float, int]:
+    r"""The mean paired difference :math:`\bar d` of :math:`d_i = a_i - b_i` and its two-sided
+    confidence interval from Student's *t* distribution with :math:`n - 1` degrees of freedom,
+
+    .. math::
+        \bar d \pm t_{(1 + c) / 2,\, n - 1} \, \frac{s_d}{\sqrt{n}},
+
+    with :math:`s_d` the sample standard deviation of :math:`d` (``ddof=1``) and :math:`c`
+    the confidence; the interval of :func:`scipy.stats.ttest_rel`.
+
+    Args:
+        a (sequence of float): the scores of one arm, one per seed.
+        b (sequence of float): the scores of the other arm on the same seeds, in the same
+            order.
+        confidence (float, optional): the coverage of the interval, in :math:`(0, 1)`.
+            (default: :obj:`0.95`)
+
+    Returns:
+        ``(mean, lo, hi, n)``, ``n`` the number of pairs; with fewer than two pairs ``lo``
+        and ``hi`` are NaN (and ``mean`` too with none).
+    """
+    import math
+
+    from scipy.stats import t
+    if len(a) != len(b):
+        raise ValueError(f'paired scores need one value of each arm per seed, got {len(a)} '
+                         f'and {len(b)}')
+    if not 0 < confidence < 1:
+        raise ValueError(f'confidence must lie strictly between 0 and 1, got {confidence}')
+    d = [float(x) - float(y) for x, y in zip(a, b)]
+    n = len(d)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = sum(d) / n
+    if n < 2:
+        return mean, math.nan, math.nan, n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
+    half = float(t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half, n
+
+
+def _difference_cell(mean: float, lo: float, hi: float, n: int, seeds: int) -> str:
+    """A paired-difference cell in points: ``+1.2 [-0.3, +2.7]``, bold where the interval
+    excludes 0, with the pair count where pairs are missing."""
+    if n == 0:
+        return '— (no pairs)'
+    if n < 2:
+        return f'{100 * mean:+.1f} (1 pair: no interval)'
+    cell = f'{100 * mean:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]'
+    if lo > 0 or hi < 0:
+        cell = f'**{cell}**'
+    if n < seeds:
+        cell += f' ({n}/{seeds} pairs)'
+    return cell
+
+
+def paired_difference_table(records: list[dict[str, Any]], arms: Sequence[str],
+                            datasets: Sequence[str], seeds: Sequence[int],
+                            confidence: float = 0.95) -> str:
+    """Markdown table (rows: ``arms``, the pretrained ones; columns: ``datasets`` + average)
+    of the paired difference to ``scratch``: for each seed :math:`s` that both the arm and
+    ``scratch`` hold, :math:`d_s` = score(arm) - score(scratch), or score(scratch) -
+    score(arm) where the record says lower is better (``higher_is_better``; e.g. rmse), so
+    that a positive difference always means pretraining helped; each cell is the mean of
+    :math:`d_s` and its Student's *t* interval over the seeds (:func:`paired_difference`),
+    in points (x 100). The average column does the same with, per seed, the mean of
+    :math:`d_s` over the datasets (seeds paired on every dataset only). An explanation line
+    follows the table; empty without ``arms`` or ``datasets``."""
+    if not arms or not datasets:
+        return ''
+    scores: dict[tuple[str, str], dict[int, float]] = {}
+    sign: dict[str, float] = {}
+    metric: dict[str, str] = {}
+    for r in records:
+        if r['seed'] in seeds:
+            scores.setdefault((r['arm'], r['dataset']), {})[r['seed']] = r['test_at_best_valid']
+        sign[r['dataset']] = 1.0 if r.get('higher_is_better', True) else -1.0
+        metric[r['dataset']] = r['metric']
+    lines = ['| vs scratch | ' + ' | '.join(f'{d} ({metric.get(d, "?")})' for d in datasets)
+             + ' | average |', '|' + '---|' * (len(datasets) + 2)]
+    for arm in arms:
+        row = []
+        per_seed: dict[int, list[float]] = {}
+        for d in datasets:
+            mine, base = scores.get((arm, d), {}), scores.get((SCRATCH, d), {})
+            paired = [s for s in seeds if s in mine and s in base]
+            a = [sign.get(d, 1.0) * mine[s] for s in paired]
+            b = [sign.get(d, 1.0) * base[s] for s in paired]
+            row.append(_difference_cell(*paired_difference(a, b, confidence), len(seeds)))
+            for s, x, y in zip(paired, a, b):
+                per_seed.setdefault(s, []).append(x - y)
+        complete = [s for s in seeds if len(per_seed.get(s, [])) == len(datasets)]
+        avg = [sum(per_seed[s]) / len(datasets) for s in complete]
+        row.append(_difference_cell(*paired_difference(avg, [0.0] * len(avg), confidence),
+                                    len(seeds)))
+        lines.append(f'| {arm} | ' + ' | '.join(row) + ' |')
+    lower = sorted({metric.get(d, '?') for d in datasets if sign.get(d, 1.0) < 0})
+    which = f" ({', '.join(lower)} here)" if lower else ''
+    lines += ['', ('Paired difference to scratch over the same seeds, in points (x 100): mean '
+              f"[{100 * confidence:g}% confidence interval, Student's t with n - 1 degrees of "
+              'freedom over the n seeds]; **bold**: the interval excludes 0. Positive means '
+              'pretraining helped: arm - scratch where higher is better, scratch - arm where '
+              f'lower is better{which}. Average: per seed, the mean difference over the '
+              'datasets, then the interval over seeds.')]
     return '\n'.join(lines)
 
 
@@ -644,10 +797,13 @@ def timing(out: Path, jobs: int = 2, root: str | None = None) -> str:
         ms = 1e3 * t / work
         cal = ''
         if costs:
-            c = sum(costs['pretrain_ms'][p] for p in arm.split('+'))
+            c, missing = pretrain_rate(costs, arm)
             setup = costs['supervised_setup_s'] if arm == 'supervised' else 0.0
-            ratios['pretrain'].append(t / (work * c / 1e3 + setup))
             cal = f'{c:.3f}'
+            if missing:  # a mean rate says nothing of how this machine compares
+                cal += ' (uncalibrated: mean rate)'
+            else:
+                ratios['pretrain'].append(t / (work * c / 1e3 + setup))
         lines.append(f'| pretrain {arm} | {work:,} | {_hms(t)} | {ms:.3f} | {cal} |')
     records = [r for r in read_records(out / 'records.jsonl')
                if r['dataset'] in datasets and r['seed'] in seeds and r['arm'] in arms]
@@ -820,6 +976,8 @@ SUPERVISED_GRAPHS = 6640
 #: (3x64: bbbp 0.55-0.72, HIV 0.51-0.75, ToxCast 0.90-0.93; supervised, dominated by the
 #: leakage control, varied most) the largest is kept, so these are upper estimates of a free
 #: machine. ``finetune_ms`` of the larger encoders was measured on bbbp only (``'default'``).
+#: An objective missing from ``pretrain_ms`` is estimated with the mean of its size's
+#: objectives (:func:`pretrain_rate`) until ``calibrate`` measures it.
 COSTS: dict[str, dict[str, Any]] = {
     '3x64': {'pretrain_ms': {'attr_masking': 0.284, 'context_pred': 0.221, 'edge_pred': 0.292,
                              'infomax': 0.264, 'supervised': 0.47, 'graphcl': 0.50,
@@ -888,13 +1046,29 @@ def _makespan(durations: list[float], jobs: int) -> float:
     return max(free)
 
 
+def pretrain_rate(costs: dict[str, Any], arm: str) -> tuple[float, list[str]]:
+    """CPU ms per molecule per epoch of pretraining ``arm`` (the sum over the parts of a
+    ``'a+b'`` arm) from one encoder size's calibration ``costs``, and the parts that have no
+    calibrated rate: those are given the mean rate of the calibrated objectives (0 where
+    none is)."""
+    rates = costs['pretrain_ms']
+    fallback = sum(rates.values()) / len(rates) if rates else 0.0
+    parts = arm.split('+')
+    missing = [p for p in parts if p not in rates]
+    return sum(rates.get(p, fallback) for p in parts), missing
+
+
 def estimate(proto: Protocol, sizes: dict[str, int], jobs: int = 2,
              costs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Predicted cost of a run of ``proto`` on ``sizes`` (``{dataset: training graphs}``)
     with ``jobs`` single-threaded workers, from :data:`COSTS`: CPU seconds per pretraining
     arm and per fine-tuning dataset, and the wall time of each phase (featurisation and the
     model cards' overlap in the parent; pretraining and fine-tuning as the pool schedules
-    them)."""
+    them).
+
+    An objective without a calibrated pretraining rate for the encoder's size is estimated
+    with the mean rate of the calibrated objectives of that size (:func:`pretrain_rate`),
+    with a warning, and listed under ``'uncalibrated'``."""
     key = size_key(proto.num_layers, proto.hidden_channels)
     costs = COSTS.get(key) if costs is None else costs
     if costs is None:
@@ -902,8 +1076,16 @@ def estimate(proto: Protocol, sizes: dict[str, int], jobs: int = 2,
                          f"{', '.join(COSTS)} (python -m benchmarks.transfer calibrate)")
     corpus = proto.corpus_limit or MOSES_TRAIN
     pre: dict[str, float] = {}
+    uncalibrated: list[str] = []
     for arm in proto.objectives:
-        ms = sum(costs['pretrain_ms'][p] for p in arm.split('+'))
+        ms, missing = pretrain_rate(costs, arm)
+        if missing:
+            uncalibrated.append(arm)
+            log.warning('no calibrated pretraining cost of %s for gin %s: estimated with the '
+                        'mean of the %d calibrated objectives (%.3f ms per molecule for the '
+                        'arm); `python -m benchmarks.transfer calibrate --objectives %s` '
+                        'measures it', ', '.join(missing), key, len(costs['pretrain_ms']), ms,
+                        ','.join(missing))
         if arm == 'supervised':
             pre[arm] = (SUPERVISED_GRAPHS * proto.supervised_epochs * ms / 1e3
                         + costs['supervised_setup_s'])
@@ -928,7 +1110,8 @@ def estimate(proto: Protocol, sizes: dict[str, int], jobs: int = 2,
             'model_cards': cards, 'finetune': _makespan(order, jobs)}
     return {'encoder': key, 'jobs': jobs, 'pretrain_cpu_s': pre, 'finetune_cpu_s': fine,
             'finetune_run_s': run_cost, 'wall_s': wall, 'total_wall_s': sum(wall.values()),
-            'total_cpu_s': featurise + cards + sum(pre.values()) + sum(fine.values())}
+            'total_cpu_s': featurise + cards + sum(pre.values()) + sum(fine.values()),
+            'uncalibrated': uncalibrated}
 
 
 def _hms(seconds: float) -> str:
@@ -950,7 +1133,8 @@ def format_estimate(e: dict[str, Any], proto: Protocol) -> str:
     lines.append(f"| featurise the corpus ({proto.corpus_limit or MOSES_TRAIN:,} molecules, "
                  f"once) | {_hms(e['wall_s']['featurise'])} | {_hms(e['wall_s']['featurise'])} |")
     for arm, c in e['pretrain_cpu_s'].items():
-        lines.append(f'| pretrain {arm} | {_hms(c)} | |')
+        note = ' (uncalibrated: mean rate)' if arm in e.get('uncalibrated', ()) else ''
+        lines.append(f'| pretrain {arm}{note} | {_hms(c)} | |')
     lines.append(f"| pretraining, all arms | {_hms(sum(e['pretrain_cpu_s'].values()))} | "
                  f"{_hms(e['wall_s']['pretrain'])} |")
     lines.append(f"| model cards (corpus overlap) | {_hms(e['wall_s']['model_cards'])} | "
@@ -1027,7 +1211,7 @@ def calibrate(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     root = args.root or os.environ.get('GRAPHPFM_DATA')
     sizes = [tuple(int(v) for v in s.split('x')) for s in args.sizes.split(',') if s]
-    objectives = [o for o in args.objectives.split(',') if o]
+    objectives = resolve_objectives(args.objectives)
     datasets = [d for d in args.datasets.split(',') if d]
     if args.exclude is None:
         from graphpfm.datasets import available_datasets
@@ -1109,7 +1293,9 @@ def calibrate(args: argparse.Namespace) -> int:
 
 def _protocol_args(r: argparse.ArgumentParser) -> None:
     r.add_argument('--profile', choices=sorted(PROFILES), default=None)
-    r.add_argument('--objectives', default=None, help='comma list (overrides the profile)')
+    r.add_argument('--objectives', default=None,
+                   help="comma list, or 'all': every registered graph-level objective "
+                   '(overrides the profile)')
     r.add_argument('--datasets', default=None, help='comma list (overrides the profile)')
     r.add_argument('--seeds', default=None, help="count, or a list like '0,1,2'")
     r.add_argument('--corpus-limit', type=int, default=None)
@@ -1162,7 +1348,9 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser('calibrate', help='measure per-graph costs on this machine (CPU time)')
     c.add_argument('--sizes', default='3x64,3x128,5x128,5x300',
                    help='encoder sizes, LAYERSxHIDDEN, comma list')
-    c.add_argument('--objectives', default=','.join(PROFILES['quick']['objectives']))
+    c.add_argument('--objectives', default=ALL_OBJECTIVES,
+                   help="comma list, or 'all': every registered graph-level objective "
+                   '(default: all)')
     c.add_argument('--datasets', default='ogbg-molbbbp', help='fine-tuning datasets')
     c.add_argument('--exclude', default=None,
                    help='downstream datasets the supervised corpus excludes (default: the '

@@ -23,15 +23,33 @@ def transfer():
 
 
 def _write_run(out, records, seeds=(0, 1), objectives=('attr_masking',),
-               datasets=('ogbg-molbbbp', 'ogbg-molbace')):
+               datasets=('ogbg-molbbbp', 'ogbg-molbace'), rmse=()):
+    """A fake run: ROC-AUC records (higher is better), RMSE ones for the datasets in ``rmse``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / 'protocol.json').write_text(json.dumps({
         'objectives': list(objectives), 'seeds': list(seeds),
         'present_datasets': list(datasets)}))
     with (out / 'records.jsonl').open('w') as f:
         for arm, dataset, seed, test in records:
-            f.write(json.dumps({'arm': arm, 'dataset': dataset, 'seed': seed, 'metric': 'rocauc',
+            metric = 'rmse' if dataset in rmse else 'rocauc'
+            f.write(json.dumps({'arm': arm, 'dataset': dataset, 'seed': seed, 'metric': metric,
+                                'higher_is_better': metric != 'rmse',
                                 'test_at_best_valid': test}) + '\n')
+
+
+@pytest.fixture
+def toy_objective():
+    """A graph-level objective registered for one test only (then taken out of the registry)."""
+    from graphpfm.objectives import OBJECTIVES, Objective, ObjectiveOutput
+    name = 'toy_bench_transfer'
+
+    class ToyObjective(Objective):
+        def compute(self, prepared):
+            return ObjectiveOutput(loss=self.encode(prepared).pow(2).mean())
+
+    OBJECTIVES.register(name)(ToyObjective)
+    yield name
+    OBJECTIVES._entries.pop(name, None)  # the registry has no public way to unregister
 
 
 def test_report_values_match_hand_computation(transfer, tmp_path):
@@ -145,30 +163,106 @@ def test_corpus_overlap_counts_every_split(transfer, data_root):
     assert isinstance(split['train'], torch.Tensor)
 
 
-def test_profiles_list_every_registered_graph_objective(transfer):
+def test_profiles_resolve_all_to_the_registered_graph_objectives(transfer):
     from graphpfm.objectives import OBJECTIVES
-    registered = {n for n in OBJECTIVES.names() if OBJECTIVES.get(n).level == 'graph'}
-    assert set(transfer.graph_objectives()) == registered
+    registered = sorted(n for n in OBJECTIVES.names() if OBJECTIVES.get(n).level == 'graph')
+    assert transfer.graph_objectives() == registered
     for name in ('quick', 'full'):
-        objectives = transfer.PROFILES[name]['objectives']
-        # explicit lists (a recorded protocol must not change when an objective is
-        # registered): this test is what keeps them complete
-        assert isinstance(objectives, list) and set(objectives) == registered, name
+        assert transfer.PROFILES[name]['objectives'] == 'all', name
+        proto = transfer.Protocol(**transfer.PROFILES[name])
+        # the resolved list is what protocol.json records (asdict of the protocol)
+        assert proto.objectives == registered
+        assert transfer.asdict(proto)['objectives'] == registered
+    # a profile may keep its own list: small names the eight objectives it measured
+    small = transfer.Protocol(**transfer.PROFILES['small'])
+    assert len(small.objectives) == 8 and set(small.objectives) <= set(registered)
     assert transfer.PROFILES['full']['datasets'] == list(transfer.MOLECULE_BENCHMARK)
+    # --objectives: 'all', or a comma list taken as given
+    assert transfer.resolve_objectives('all') == registered
+    assert transfer.resolve_objectives('graphcl,attr_masking') == ['graphcl', 'attr_masking']
+    assert transfer.resolve_objectives(['attr_masking+context_pred']) == [
+        'attr_masking+context_pred']
+    with pytest.raises(SystemExit, match="give either 'all' or a comma list"):
+        transfer.resolve_objectives('all,graphcl')
 
 
-def test_quick_profile_fits_its_budget_by_the_calibration(transfer):
-    # the five molecule datasets present on the calibration machine
+def test_profiles_give_every_dataset_the_same_seeds_and_epochs(transfer):
+    # one list of seeds and one count of epochs for the whole profile: no dataset gets fewer
+    for name, profile in transfer.PROFILES.items():
+        proto = transfer.Protocol(**profile)
+        assert proto.seeds and all(isinstance(s, int) for s in proto.seeds), name
+        for key in ('finetune_epochs', 'pretrain_epochs', 'supervised_epochs'):
+            assert isinstance(getattr(proto, key), int), (name, key)
+        # nothing keyed by dataset (a per-dataset override would be a dict)
+        assert not any(isinstance(v, dict) for v in profile.values()), name
+
+
+def test_quick_profile_estimate_covers_every_arm_and_dataset(transfer):
+    # the five molecule datasets present on the calibration machine; the estimate is advice
+    # printed by `plan`, so no time budget is asserted
     here = ['ogbg-molbbbp', 'ogbg-molbace', 'ogbg-moltox21', 'ogbg-moltoxcast', 'ogbg-molhiv']
     proto = transfer.replace(transfer.Protocol(**transfer.PROFILES['quick']), datasets=here)
-    assert len(proto.seeds) >= 3
+    assert proto.seeds == [0, 1, 2] and proto.finetune_epochs == 8
     sizes = {d: transfer.MOLECULE_SIZES[d][1] for d in here}
     e = transfer.estimate(proto, sizes, jobs=2)
-    assert e['total_wall_s'] <= 75 * 60
-    assert set(e['pretrain_cpu_s']) == set(proto.objectives)
+    assert set(e['pretrain_cpu_s']) == set(proto.objectives) == set(transfer.graph_objectives())
     assert set(e['finetune_cpu_s']) == set(here)
+    assert e['total_wall_s'] == pytest.approx(sum(e['wall_s'].values()))
+    arms = len(proto.objectives) + 1
+    assert e['finetune_cpu_s'] == pytest.approx(
+        {d: arms * 3 * e['finetune_run_s'][d] for d in here})
     table = transfer.format_estimate(e, proto)
     assert '| pretrain graphmae |' in table and '| fine-tune ogbg-molhiv' in table
+
+
+def test_estimate_falls_back_to_the_mean_rate_for_an_uncalibrated_objective(transfer, caplog):
+    costs = {'pretrain_ms': {'attr_masking': 2.0, 'supervised': 1.0}, 'supervised_setup_s': 5.0,
+             'finetune_ms': {'default': 1.0}, 'finetune_setup_s': 0.5}
+    proto = transfer.Protocol(objectives=['attr_masking', 'motif_pred',
+                                          'attr_masking+motif_pred'],
+                              datasets=['a'], seeds=[0], corpus_limit=1000, pretrain_epochs=3)
+    with caplog.at_level('WARNING', logger='benchmarks.transfer'):
+        e = transfer.estimate(proto, {'a': 100}, jobs=2, costs=costs)
+    # the mean of the two calibrated rates: 1.5 ms per molecule
+    assert e['pretrain_cpu_s'] == pytest.approx({'attr_masking': 1000 * 3 * 2e-3,
+                                                 'motif_pred': 1000 * 3 * 1.5e-3,
+                                                 'attr_masking+motif_pred': 1000 * 3 * 3.5e-3})
+    assert e['uncalibrated'] == ['motif_pred', 'attr_masking+motif_pred']
+    assert 'no calibrated pretraining cost of motif_pred for gin 5x300' in caplog.text
+    table = transfer.format_estimate(e, proto)
+    assert '| pretrain motif_pred (uncalibrated: mean rate) |' in table
+    assert '| pretrain attr_masking |' in table
+    assert transfer.pretrain_rate(costs, 'supervised') == (1.0, [])
+
+
+def test_a_newly_registered_objective_joins_the_all_profiles(transfer, toy_objective,
+                                                            data_root, caplog, capsys):
+    # registering a graph-level objective must break nothing: profiles over 'all' take it in,
+    # `plan` accepts it, the estimate gives it the mean calibrated rate
+    assert toy_objective in transfer.graph_objectives()
+    for name in ('quick', 'full'):
+        assert toy_objective in transfer.Protocol(**transfer.PROFILES[name]).objectives
+    assert toy_objective not in transfer.Protocol(**transfer.PROFILES['small']).objectives
+    parser = transfer.argparse.ArgumentParser()
+    transfer._protocol_args(parser)
+    proto = transfer.resolve_protocol(parser.parse_args(['--profile', 'quick']))
+    assert proto.objectives == transfer.graph_objectives()
+    arms, present = transfer.plan(proto, str(data_root))
+    assert arms == ['scratch', *transfer.graph_objectives()] and present
+    with caplog.at_level('WARNING', logger='benchmarks.transfer'):
+        e = transfer.estimate(proto, transfer.train_sizes(present, str(data_root)), jobs=2)
+    rates = transfer.COSTS['3x64']['pretrain_ms']
+    mean = sum(rates.values()) / len(rates)
+    assert e['pretrain_cpu_s'][toy_objective] == pytest.approx(50_000 * 4 * mean / 1e3)
+    # the toy, and any other registered objective the calibration does not know yet
+    assert toy_objective in e['uncalibrated']
+    assert e['uncalibrated'] == [o for o in proto.objectives if o not in rates]
+    assert f'no calibrated pretraining cost of {toy_objective}' in caplog.text
+    # the `plan` command end to end, on the arms of the registry as it is now
+    assert transfer.main(['plan', '--profile', 'quick', '--root', str(data_root)]) == 0
+    out = capsys.readouterr().out
+    assert f'| pretrain {toy_objective} (uncalibrated: mean rate) |' in out
+    assert '| **total** |' in out
 
 
 def test_estimate_arithmetic_on_a_hand_made_calibration(transfer):
@@ -324,7 +418,7 @@ def test_phase_timing_prefers_the_runs_that_recorded_cpu_seconds():
 
 
 def test_report_and_figure_of_a_subset_of_arms(transfer, tmp_path):
-    # arms added later (issue 4's) have no records yet: the finished arms still get their table
+    # arms added to a run later have no records yet: the finished arms still get their table
     recs = [('scratch', 'ogbg-molbbbp', 0, 0.60), ('scratch', 'ogbg-molbbbp', 1, 0.70),
             ('attr_masking', 'ogbg-molbbbp', 0, 0.65), ('attr_masking', 'ogbg-molbbbp', 1, 0.67)]
     _write_run(tmp_path, recs, datasets=('ogbg-molbbbp',),
@@ -332,7 +426,98 @@ def test_report_and_figure_of_a_subset_of_arms(transfer, tmp_path):
     with pytest.raises(SystemExit, match='records missing'):
         transfer.report(tmp_path)
     table = transfer.report(tmp_path, arms=['attr_masking', 'scratch']).splitlines()
-    assert table[2:] == ['| scratch | 65.0 ± 5.0 | 65.0 |', '| attr_masking | 66.0 ± 1.0 | 66.0 |']
+    assert table[2:4] == ['| scratch | 65.0 ± 5.0 | 65.0 |',
+                          '| attr_masking | 66.0 ± 1.0 | 66.0 |']
+    # the paired table has the selected pretrained arm only
+    assert [line.split(' |')[0] for line in table[5:]] == [
+        '| vs scratch', '|---|---|---|', '| attr_masking', '', table[-1]]
     assert transfer.figure(tmp_path, tmp_path / 'f.png', arms=['scratch', 'attr_masking'])
     with pytest.raises(SystemExit, match='valid: scratch, attr_masking, graphcl'):
         transfer.report(tmp_path, arms=['scratch', 'infomax'])
+
+
+def test_paired_difference_matches_scipy(transfer):
+    from scipy import stats
+    a = [0.712, 0.695, 0.731, 0.702, 0.688, 0.744, 0.701]
+    b = [0.690, 0.701, 0.705, 0.680, 0.684, 0.712, 0.699]
+    for confidence in (0.95, 0.9, 0.99):
+        mean, lo, hi, n = transfer.paired_difference(a, b, confidence)
+        ci = stats.ttest_rel(a, b).confidence_interval(confidence)
+        assert n == 7
+        assert (lo, hi) == pytest.approx((ci.low, ci.high), rel=1e-12)
+        d = [x - y for x, y in zip(a, b)]
+        assert mean == pytest.approx(sum(d) / 7, rel=1e-12)
+        assert (lo, hi) == pytest.approx(stats.t.interval(
+            confidence, 6, loc=mean, scale=stats.sem(d)), rel=1e-12)
+    # the order of the arms flips the sign, nothing else
+    mean, lo, hi, _ = transfer.paired_difference(b, a)
+    ci = stats.ttest_rel(a, b).confidence_interval()
+    assert (mean, lo, hi) == pytest.approx((-(ci.low + ci.high) / 2, -ci.high, -ci.low))
+
+
+def test_paired_difference_by_hand_on_three_numbers(transfer):
+    import math
+    # d = (1, 2, 6): mean 3, sample variance (4 + 1 + 9) / 2 = 7, standard error sqrt(7 / 3);
+    # t with 2 degrees of freedom at 0.975 is 4.3027 (tables)
+    mean, lo, hi, n = transfer.paired_difference([1.5, 3.0, 6.0], [0.5, 1.0, 0.0])
+    half = 4.302653 * math.sqrt(7 / 3)
+    assert (mean, n) == (3.0, 3)
+    assert (lo, hi) == pytest.approx((3 - half, 3 + half), rel=1e-6)
+    assert (round(lo, 3), round(hi, 3)) == (-3.572, 9.572)
+    # one pair: a mean, no interval; none: nothing
+    one = transfer.paired_difference([0.7], [0.6])
+    assert one[0] == pytest.approx(0.1) and math.isnan(one[1]) and math.isnan(one[2])
+    assert one[3] == 1
+    assert all(math.isnan(v) for v in transfer.paired_difference([], [])[:3])
+    with pytest.raises(ValueError, match='got 2 and 1'):
+        transfer.paired_difference([0.1, 0.2], [0.1])
+    with pytest.raises(ValueError, match='between 0 and 1, got 95'):
+        transfer.paired_difference([0.1, 0.2], [0.1, 0.3], confidence=95)
+
+
+def test_report_paired_differences_to_scratch(transfer, tmp_path):
+    # bbbp: ROC-AUC (higher is better); esol: RMSE (lower is better, so scratch - arm)
+    bbbp, esol = 'ogbg-molbbbp', 'ogbg-molesol'
+    scores = {('scratch', bbbp): (0.60, 0.62, 0.64), ('scratch', esol): (1.20, 1.10, 1.30),
+              # bbbp d = (.10, .09, .11); esol d = (.20, .15, .25): both clearly positive
+              ('attr_masking', bbbp): (0.70, 0.71, 0.75),
+              ('attr_masking', esol): (1.00, 0.95, 1.05),
+              # bbbp d = (.05, -.02, 0): not significant; esol d = (-.15, -.10, -.15): worse
+              ('graphcl', bbbp): (0.65, 0.60, 0.64), ('graphcl', esol): (1.35, 1.20, 1.45)}
+    recs = [(arm, d, s, v) for (arm, d), vals in scores.items() for s, v in enumerate(vals)]
+    _write_run(tmp_path, recs, seeds=(0, 1, 2), objectives=('attr_masking', 'graphcl'),
+               datasets=(bbbp, esol), rmse=(esol,))
+    table = transfer.report(tmp_path).splitlines()
+    assert table[0] == '| arm | ogbg-molbbbp (rocauc) | ogbg-molesol (rmse) | average |'
+    assert table[5] == ''
+    assert table[6] == '| vs scratch | ogbg-molbbbp (rocauc) | ogbg-molesol (rmse) | average |'
+    # t(0.975, 2) = 4.3027: bbbp sd 1.0 point -> half-width 2.48; esol sd 5.0 -> 12.42;
+    # average per seed (.15, .12, .18), sd 3.0 -> 7.45
+    assert table[8] == ('| attr_masking | **+10.0 [+7.5, +12.5]** | **+20.0 [+7.6, +32.4]** | '
+                        '**+15.0 [+7.5, +22.5]** |')
+    # bbbp sd 3.61 -> 8.96; esol sd 2.89 -> 7.17; average (-.05, -.06, -.075) sd 1.26 -> 3.13
+    assert table[9] == ('| graphcl | +1.0 [-8.0, +10.0] | **-13.3 [-20.5, -6.2]** | '
+                        '**-6.2 [-9.3, -3.0]** |')
+    assert table[10] == ''
+    assert 'scratch - arm where lower is better (rmse here)' in table[11]
+    assert '**bold**: the interval excludes 0' in table[11]
+    assert "95% confidence interval, Student's t with n - 1 degrees of freedom" in table[11]
+
+
+def test_report_paired_differences_count_the_pairs(transfer, tmp_path):
+    # only seeds both arms hold are paired; fewer than two pairs: no interval
+    recs = [('scratch', 'ogbg-molbbbp', 0, 0.60), ('scratch', 'ogbg-molbbbp', 1, 0.70),
+            ('scratch', 'ogbg-molbbbp', 2, 0.65), ('scratch', 'ogbg-molbace', 0, 0.80),
+            ('attr_masking', 'ogbg-molbbbp', 0, 0.64), ('attr_masking', 'ogbg-molbbbp', 2, 0.70),
+            ('attr_masking', 'ogbg-molbace', 0, 0.90), ('attr_masking', 'ogbg-molbace', 1, 0.90)]
+    _write_run(tmp_path, recs, seeds=(0, 1, 2))
+    with pytest.raises(SystemExit, match='records missing'):
+        transfer.report(tmp_path)
+    table = transfer.report(tmp_path, partial=True).splitlines()
+    # bbbp: seeds 0 and 2 (d = .04, .05); bace: seed 0 only; average: seed 0 only
+    assert table[7] == ('| attr_masking | +4.5 [-1.9, +10.9] (2/3 pairs) | '
+                        '+10.0 (1 pair: no interval) | +7.0 (1 pair: no interval) |')
+    _write_run(tmp_path, [r for r in recs if r[:2] != ('scratch', 'ogbg-molbace')],
+               seeds=(0, 1, 2))
+    table = transfer.report(tmp_path, partial=True).splitlines()
+    assert table[7].endswith('| — (no pairs) | — (no pairs) |')
