@@ -326,10 +326,11 @@ def _add_common_flags(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument('-v', '--verbose', action='store_true', help='debug logging')
 
 
-def _load(args: argparse.Namespace, name: str | None = None):
+def _load(args: argparse.Namespace, name: str | None = None, targets: Sequence[str] = ()):
     from .datasets import load_dataset
     bundle = load_dataset(name or args.dataset, root=args.root, limit=args.limit,
-                          num_workers=args.featurize_workers, progress=args.progress)
+                          num_workers=args.featurize_workers, progress=args.progress,
+                          targets=targets)
     if getattr(args, 'normalize_features', False):
         bundle = _normalize_features(bundle)
     return bundle
@@ -379,7 +380,13 @@ def pretrain(args: argparse.Namespace) -> Path:
     init = getattr(args, 'init', None)
     chain = _resolve_architecture(args, init)
     kwargs = _objective_kwargs(args, args.objective)
-    bundle = _load(args)
+    from .objectives import required_targets
+    try:
+        bundle = _load(args, targets=required_targets(args.objective))
+    except ValueError as exc:
+        if 'RDKit targets need molecules' not in str(exc):
+            raise
+        raise SystemExit(f"error: objective '{args.objective}': {exc}") from None
     node_level = bundle.level == 'node'
     exclude = getattr(args, 'exclude', None)
     if exclude:

@@ -69,11 +69,20 @@ class GraphStore(torch.utils.data.Dataset):
         edge_attr (Tensor, optional): edge features ``[num_edges_total, Fe]``.
         y (Tensor, optional): graph labels ``[num_graphs, num_tasks]`` (NaN = missing).
         meta (dict, optional): plain-value metadata kept with the store (provenance).
+        graph_attrs (dict, optional): further per-graph tensors ``[num_graphs, ...]``, gathered
+            into every batch under their names (e.g. the self-supervised targets of
+            :mod:`graphpfm.datasets.targets`): half-precision ones are widened to
+            ``float32``, and those named in :obj:`bit_widths` are unpacked bits
+            (:func:`numpy.packbits` order) returned as ``float32`` ``[batch_size, width]``.
+        bit_widths (dict, optional): ``{name: number of bits}`` of the bit-packed
+            :obj:`graph_attrs`. (default: :obj:`None`)
     """
 
     def __init__(self, x: Tensor, edge_index: Tensor, node_ptr: Tensor, edge_ptr: Tensor,
                  edge_attr: Tensor | None = None, y: Tensor | None = None,
-                 meta: dict[str, Any] | None = None) -> None:
+                 meta: dict[str, Any] | None = None,
+                 graph_attrs: dict[str, Tensor] | None = None,
+                 bit_widths: dict[str, int] | None = None) -> None:
         if node_ptr.numel() != edge_ptr.numel():
             raise ValueError('node_ptr and edge_ptr must both have num_graphs + 1 entries')
         if int(node_ptr[-1]) != x.size(0):
@@ -85,6 +94,8 @@ class GraphStore(torch.utils.data.Dataset):
             raise ValueError('edge_attr must have one row per edge')
         if y is not None and y.size(0) != node_ptr.numel() - 1:
             raise ValueError('y must have one row per graph')
+        self.graph_attrs: dict[str, Tensor] = {}
+        self.bit_widths: dict[str, int] = {}
         self.x = x
         self.edge_index = edge_index
         self.edge_attr = edge_attr
@@ -92,6 +103,46 @@ class GraphStore(torch.utils.data.Dataset):
         self.edge_ptr = edge_ptr.long()
         self.y = y
         self.meta = dict(meta or {})
+        self.set_graph_attrs(graph_attrs or {}, bit_widths)
+
+    def set_graph_attrs(self, attrs: dict[str, Tensor],
+                        bit_widths: dict[str, int] | None = None) -> None:
+        """Add (or replace) per-graph tensors gathered into every batch (see the class
+        documentation); ``bit_widths`` names the bit-packed ones and their widths."""
+        bit_widths = dict(bit_widths or {})
+        reserved = {'x', 'edge_index', 'edge_attr', 'y', 'batch', 'ptr'}
+        for name, t in attrs.items():
+            if name in reserved:
+                raise ValueError(f"graph attribute '{name}' would hide a batch key; reserved: "
+                                 f"{', '.join(sorted(reserved))}")
+            if t.size(0) != len(self):
+                raise ValueError(f"graph attribute '{name}' has {t.size(0)} rows for "
+                                 f'{len(self)} graphs')
+            if name in bit_widths:
+                width = bit_widths[name]
+                if t.dtype != torch.uint8 or t.dim() != 2 or t.size(1) != (width + 7) // 8:
+                    raise ValueError(f"bit-packed attribute '{name}' of {width} bits must be "
+                                     f'uint8 [num_graphs, {(width + 7) // 8}], got '
+                                     f'{t.dtype} {tuple(t.shape)}')
+        unknown = sorted(set(bit_widths) - set(attrs))
+        if unknown:
+            raise ValueError(f"bit widths given for {', '.join(unknown)}, which are not among "
+                             f"the attributes {', '.join(attrs) or '(none)'}")
+        self.graph_attrs.update(attrs)
+        for name in attrs:
+            self.bit_widths.pop(name, None)
+        self.bit_widths.update(bit_widths)
+
+    def _graph_attr_rows(self, name: str, idx: Tensor | slice) -> Tensor:
+        """Rows ``idx`` of a graph attribute, decoded (bits unpacked, half widened)."""
+        rows = self.graph_attrs[name][idx]
+        if name in self.bit_widths:
+            shifts = torch.arange(7, -1, -1, dtype=torch.uint8)
+            bits = (rows.unsqueeze(-1) >> shifts) & 1
+            return bits.flatten(1)[:, :self.bit_widths[name]].float()
+        if rows.is_floating_point():
+            return rows.float() if rows.dtype != torch.float32 else rows.clone()
+        return rows.clone()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -153,6 +204,8 @@ class GraphStore(torch.utils.data.Dataset):
             data.edge_attr = self._widen(self.edge_attr[e0:e1])
         if self.y is not None:
             data.y = self.y[idx:idx + 1].clone()
+        for name in self.graph_attrs:
+            data[name] = self._graph_attr_rows(name, slice(idx, idx + 1))
         return data
 
     def __getitems__(self, indices: Sequence[int]) -> Batch:
@@ -166,7 +219,8 @@ class GraphStore(torch.utils.data.Dataset):
         """Gather the graphs ``indices`` into one :class:`~torch_geometric.data.Batch`.
 
         The result equals ``Batch.from_data_list([self[i] for i in indices])`` on the keys
-        ``x``, ``edge_index``, ``edge_attr``, ``y``, ``batch`` and ``ptr``; it owns fresh tensors
+        ``x``, ``edge_index``, ``edge_attr``, ``y``, ``batch``, ``ptr`` and the graph
+        attributes; it owns fresh tensors
         (writing into it never changes the store).
         """
         idx = torch.as_tensor(indices, dtype=torch.long).view(-1)
@@ -183,6 +237,8 @@ class GraphStore(torch.utils.data.Dataset):
             out.edge_attr = self._widen(self.edge_attr[edge_pos])
         if self.y is not None:
             out.y = self.y[idx].clone()
+        for name in self.graph_attrs:
+            out[name] = self._graph_attr_rows(name, idx)
         out._num_graphs = idx.numel()
         return out
 
@@ -197,7 +253,8 @@ class GraphStore(torch.utils.data.Dataset):
         return GraphStore(self.x[node_pos], self.edge_index[:, edge_pos],
                           torch.cat([zero, n.cumsum(0)]), torch.cat([zero, e.cumsum(0)]),
                           None if self.edge_attr is None else self.edge_attr[edge_pos],
-                          None if self.y is None else self.y[idx], self.meta)
+                          None if self.y is None else self.y[idx], self.meta,
+                          {k: v[idx] for k, v in self.graph_attrs.items()}, self.bit_widths)
 
     # ------------------------------------------------------------------ (de)serialisation
     def state_dict(self) -> dict[str, Any]:
@@ -205,7 +262,8 @@ class GraphStore(torch.utils.data.Dataset):
         return {'format_version': STORE_FORMAT_VERSION, 'x': self.x,
                 'edge_index': self.edge_index, 'edge_attr': self.edge_attr,
                 'node_ptr': self.node_ptr, 'edge_ptr': self.edge_ptr, 'y': self.y,
-                'meta': self.meta}
+                'meta': self.meta, 'graph_attrs': dict(self.graph_attrs),
+                'bit_widths': dict(self.bit_widths)}
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> 'GraphStore':
@@ -214,7 +272,8 @@ class GraphStore(torch.utils.data.Dataset):
             raise ValueError(f'GraphStore format {version} is not the supported version '
                              f'{STORE_FORMAT_VERSION}; delete the cache to rebuild it')
         return cls(state['x'], state['edge_index'], state['node_ptr'], state['edge_ptr'],
-                   state['edge_attr'], state['y'], state['meta'])
+                   state['edge_attr'], state['y'], state['meta'], state.get('graph_attrs'),
+                   state.get('bit_widths'))
 
     def save(self, path: str | os.PathLike) -> None:
         """Save atomically (temp file, then rename)."""
@@ -234,7 +293,8 @@ class GraphStore(torch.utils.data.Dataset):
     def nbytes(self) -> int:
         """Bytes held by the store's tensors."""
         return sum(t.numel() * t.element_size() for t in
-                   (self.x, self.edge_index, self.edge_attr, self.node_ptr, self.edge_ptr, self.y)
+                   (self.x, self.edge_index, self.edge_attr, self.node_ptr, self.edge_ptr, self.y,
+                    *self.graph_attrs.values())
                    if t is not None)
 
     def __repr__(self) -> str:

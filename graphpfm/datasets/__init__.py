@@ -11,7 +11,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..registry import Registry
 from .bundle import DatasetBundle
@@ -28,6 +28,7 @@ from .pyg_node import (NPZ_DATASETS, PLANETOID_NAMES, find_npz, find_planetoid, 
 from .smiles import (featurize_smiles, from_smiles, is_smiles_file, load_smiles_file,
                      read_smiles_file)
 from .splits import random_split, scaffold_split
+from .targets import TARGET_KINDS, attach_targets, bundle_with_targets, compute_targets
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ del _name
 
 def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None, *,
                  limit: int | None = None, download: bool | None = None,
-                 num_workers: int | None = None, progress: bool = True) -> DatasetBundle:
+                 num_workers: int | None = None, progress: bool = True,
+                 targets: Sequence[str] = ()) -> DatasetBundle:
     r"""Load a dataset by registry name, or a SMILES file by path.
 
     Args:
@@ -136,6 +138,10 @@ def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None,
         num_workers (int, optional): SMILES featurisation processes (0 = in process).
             (default: :obj:`os.cpu_count()`)
         progress (bool, optional): show progress bars. (default: :obj:`True`)
+        targets (list of str, optional): RDKit targets to attach to every molecule, from
+            :data:`~graphpfm.datasets.targets.TARGET_KINDS` (computed once and cached; see
+            :mod:`graphpfm.datasets.targets`), for graph property prediction objectives.
+            (default: none)
 
     Raises:
         KeyError: unknown name (the message lists the valid names).
@@ -144,11 +150,17 @@ def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None,
     kwargs = dict(limit=limit, download=download, num_workers=num_workers, progress=progress)
     key = str(name)
     if key in DATASETS:
-        return DATASETS.get(key).load(root, **kwargs)
-    if is_smiles_file(key) or Path(key).is_file():
-        return load_smiles_corpus(key, root, **kwargs)
-    raise KeyError(f"Unknown dataset '{key}'. Valid options: {', '.join(DATASETS.names())}; "
-                   "or a path to a .csv/.smi file (optionally .gz) with SMILES")
+        bundle = DATASETS.get(key).load(root, **kwargs)
+    elif is_smiles_file(key) or Path(key).is_file():
+        bundle = load_smiles_corpus(key, root, **kwargs)
+    else:
+        raise KeyError(f"Unknown dataset '{key}'. Valid options: "
+                       f"{', '.join(DATASETS.names())}; or a path to a .csv/.smi file "
+                       '(optionally .gz) with SMILES')
+    if targets:
+        bundle = bundle_with_targets(bundle, targets, root, num_workers=num_workers,
+                                     progress=progress)
+    return bundle
 
 
 def available_datasets(root: str | os.PathLike | None = None) -> dict[str, Path | bool]:
@@ -168,5 +180,6 @@ __all__ = [
     'load_ogb_node', 'load_planetoid', 'load_pyg_npz', 'load_smiles_file', 'molecule_key',
     'node_required_files', 'overlap_table', 'ogb_info', 'ogb_mol_names', 'ogb_node_info',
     'ogb_node_names', 'ogb_smiles', 'random_split', 'read_smiles_file', 'scaffold_split',
-    'NPZ_DATASETS', 'PLANETOID_NAMES',
+    'NPZ_DATASETS', 'PLANETOID_NAMES', 'TARGET_KINDS', 'attach_targets', 'bundle_with_targets',
+    'compute_targets',
 ]

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -93,15 +93,12 @@ def _compact_part(res: dict[str, Any]) -> dict[str, Any]:
     return res
 
 
-def _save_part(path: Path, res: dict[str, Any], count: int) -> None:
-    """Save one part atomically (numpy arrays only: loads without pickle)."""
+def save_part(path: Path, arrays: dict[str, np.ndarray], count: int) -> None:
+    """Save one part of a resumable computation atomically: numpy arrays only (it loads
+    without pickle) plus the number of inputs it covers."""
     from ..paths import atomic_write_bytes
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {k: res[k] for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges',
-                                  'kept')}
-    arrays['invalid_index'] = np.asarray([i for i, _ in res['invalid']], np.int64)
-    arrays['invalid_reason'] = np.asarray([r for _, r in res['invalid']], dtype=str)
-    arrays['count'] = np.asarray(count, np.int64)
+    arrays = {**arrays, 'count': np.asarray(count, np.int64)}
 
     def write(tmp: Any) -> None:
         with open(tmp, 'wb') as f:
@@ -109,23 +106,96 @@ def _save_part(path: Path, res: dict[str, Any], count: int) -> None:
     atomic_write_bytes(path, write)
 
 
-def _load_part(path: Path, count: int) -> dict[str, Any] | None:
-    """A part saved by :func:`_save_part` for ``count`` molecules, or :obj:`None` (absent,
-    unreadable or of another size: then it is featurised again)."""
-    if not path.is_file():
+def load_part(path: Path | None, count: int) -> dict[str, np.ndarray] | None:
+    """The arrays of a part saved by :func:`save_part` for ``count`` inputs, or :obj:`None`
+    (absent, unreadable or of another size: the part is then computed again)."""
+    if path is None or not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             if int(z['count']) != count:
-                raise ValueError(f"part of {int(z['count'])} molecules, expected {count}")
-            res = {k: z[k] for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges',
-                                     'kept')}
-            res['invalid'] = [(int(i), str(r)) for i, r in
-                              zip(z['invalid_index'], z['invalid_reason'])]
+                raise ValueError(f"part of {int(z['count'])} inputs, expected {count}")
+            return {k: z[k] for k in z.files if k != 'count'}
     except Exception as exc:  # a truncated or foreign part is recomputed, never fatal
         log.warning('ignoring unreadable part %s (%s)', path, exc)
         return None
-    return res
+
+
+def _save_graph_part(path: Path, res: dict[str, Any], count: int) -> None:
+    arrays = {k: res[k] for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges',
+                                  'kept')}
+    arrays['invalid_index'] = np.asarray([i for i, _ in res['invalid']], np.int64)
+    arrays['invalid_reason'] = np.asarray([r for _, r in res['invalid']], dtype=str)
+    save_part(path, arrays, count)
+
+
+def _load_graph_part(path: Path | None, count: int) -> dict[str, Any] | None:
+    """A graph part saved by :func:`_save_graph_part`, its arrays in their smallest dtypes
+    (parts saved by older versions hold int64)."""
+    z = load_part(path, count)
+    if z is None:
+        return None
+    res = {k: z[k] for k in ('x', 'edge_index', 'edge_attr', 'num_nodes', 'num_edges', 'kept')}
+    res['invalid'] = [(int(i), str(r)) for i, r in zip(z['invalid_index'], z['invalid_reason'])]
+    return _compact_part(res)
+
+
+def map_in_parts(fn: Callable[[list[Any]], Any], items: Sequence[Any], *,
+                 merge: Callable[[list[Any], list[int]], Any],
+                 num_workers: int | None = None, chunk_size: int | None = None,
+                 parts_dir: str | os.PathLike | None = None, part_size: int = PART_SIZE,
+                 save: Callable[[Path, Any, int], None] | None = None,
+                 load: Callable[[Path | None, int], Any] | None = None,
+                 progress: bool = True, desc: str = 'featurising', unit: str = 'mol'
+                 ) -> tuple[list[int], list[Any]]:
+    r"""Apply ``fn`` to chunks of ``items`` in a process pool, part by part, resumably.
+
+    The items are cut into parts of ``part_size`` (one part when ``parts_dir`` is
+    :obj:`None`), each part into chunks of ``chunk_size`` handed to ``fn`` (in this process
+    when ``num_workers`` is 0 or 1); ``merge(chunk_results, chunk_starts)`` makes a part's
+    result. With ``parts_dir``, ``save(path, result, count)`` stores each finished part and
+    ``load(path, count)`` (returning :obj:`None` when it must be computed) reuses the parts of
+    an interrupted run. Returns the parts' start positions and their results.
+    """
+    from tqdm.auto import tqdm
+
+    items = list(items)
+    n = len(items)
+    workers = _resolve_workers(num_workers)
+    if chunk_size is None:
+        chunk_size = min(1000, max(64, math.ceil(n / (4 * max(workers, 1)))))
+    if parts_dir is None:
+        part_size = max(n, 1)
+    elif part_size < 1:
+        raise ValueError(f'part_size must be >= 1, got {part_size}')
+    starts = list(range(0, n, part_size))
+    workers = min(workers, math.ceil(n / chunk_size)) if n else 0
+    results = []
+    pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
+    try:
+        with tqdm(total=n, unit=unit, desc=desc, disable=not progress) as bar:
+            for start in starts:
+                part = items[start:start + part_size]
+                path = None if parts_dir is None else Path(parts_dir) / f'part-{start:012d}.npz'
+                res = load(path, len(part)) if (load is not None and path is not None) else None
+                if res is None:
+                    cstarts = list(range(0, len(part), chunk_size))
+                    chunks = [part[c:c + chunk_size] for c in cstarts]
+                    done = []
+                    it = map(fn, chunks) if pool is None else pool.imap(fn, chunks)
+                    for r, chunk in zip(it, chunks):
+                        done.append(r)
+                        bar.update(len(chunk))
+                    res = merge(done, cstarts)
+                    if path is not None and save is not None:
+                        save(path, res, len(part))
+                else:
+                    bar.update(len(part))
+                results.append(res)
+    finally:
+        if pool is not None:
+            pool.terminate()
+    return starts, results
 
 
 def _featurize_chunk(smiles: Sequence[Any]) -> dict[str, Any]:
@@ -204,8 +274,6 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
             the result is stored. (default: :obj:`None`)
         part_size (int): molecules per saved part. (default: :data:`PART_SIZE`)
     """
-    from tqdm.auto import tqdm
-
     smiles = list(smiles)
     n = len(smiles)
     y = None
@@ -216,43 +284,11 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
         if y.dim() != 2 or y.size(0) != n:
             raise ValueError(f'labels must have shape [{n}] or [{n}, num_tasks], got '
                              f'{tuple(y.shape)}')
-    workers = _resolve_workers(num_workers)
-    if chunk_size is None:
-        chunk_size = min(1000, max(64, math.ceil(n / (4 * max(workers, 1)))))
-    if parts_dir is None:
-        part_size = max(n, 1)
-    elif part_size < 1:
-        raise ValueError(f'part_size must be >= 1, got {part_size}')
-    starts = list(range(0, n, part_size))  # one merged result per part
-    workers = min(workers, math.ceil(n / chunk_size)) if n else 0
-
-    results = []
-    pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
-    try:
-        with tqdm(total=n, unit='mol', desc='featurising SMILES', disable=not progress) as bar:
-            for start in starts:
-                part_smiles = smiles[start:start + part_size]
-                path = None if parts_dir is None else Path(parts_dir) / f'part-{start:012d}.npz'
-                res = _load_part(path, len(part_smiles)) if path is not None else None
-                if res is None:
-                    cstarts = list(range(0, len(part_smiles), chunk_size))
-                    chunks = [part_smiles[c:c + chunk_size] for c in cstarts]
-                    done = []
-                    it = map(_featurize_chunk, chunks) if pool is None else \
-                        pool.imap(_featurize_chunk, chunks)
-                    for r, chunk in zip(it, chunks):
-                        done.append(r)
-                        bar.update(len(chunk))
-                    res = _compact_part(_merge_chunks(done, cstarts))
-                    if path is not None:
-                        _save_part(path, res, len(part_smiles))
-                else:  # parts saved by older versions hold int64
-                    res = _compact_part(res)
-                    bar.update(len(part_smiles))
-                results.append(res)
-    finally:
-        if pool is not None:
-            pool.terminate()
+    starts, results = map_in_parts(
+        _featurize_chunk, smiles, merge=lambda done, cs: _compact_part(_merge_chunks(done, cs)),
+        num_workers=num_workers, chunk_size=chunk_size, parts_dir=parts_dir,
+        part_size=part_size, save=_save_graph_part, load=_load_graph_part, progress=progress,
+        desc='featurising SMILES')
 
     n_atom, n_bond = _feature_widths()
 

@@ -118,3 +118,41 @@ def sce_loss(pred: Tensor, target: Tensor, gamma: float = 1.0) -> Tensor:
         raise ValueError('sce_loss needs at least one row')
     cos = F.cosine_similarity(pred, target, dim=-1)
     return (1.0 - cos).clamp(min=0.0).pow(gamma).mean()
+
+
+def masked_mse(pred: Tensor, target: Tensor) -> Tensor:
+    r"""Mean squared error over the finite entries of ``target`` only,
+
+    .. math::
+        \mathcal{L} = \frac{1}{|\Omega|} \sum_{(i, j) \in \Omega} (\hat{y}_{ij} - y_{ij})^2,
+        \qquad \Omega = \{(i, j) : y_{ij} \text{ finite}\},
+
+    and :obj:`0` (with a gradient) when no entry is finite. Computed without reading any value
+    back to the host.
+
+    Args:
+        pred (Tensor): predictions ``[N, D]``.
+        target (Tensor): targets ``[N, D]``; NaN or infinite entries are left out.
+    """
+    observed = torch.isfinite(target)
+    diff = torch.where(observed, pred - torch.nan_to_num(target, 0.0, 0.0, 0.0),
+                       torch.zeros_like(pred))
+    return diff.pow(2).sum() / observed.sum().clamp(min=1)
+
+
+def row_masked_bce_with_logits(logits: Tensor, target: Tensor, rows: Tensor | None = None
+                               ) -> Tensor:
+    r"""Binary cross-entropy with logits, averaged over the entries of the rows marked in
+    ``rows`` (all rows when :obj:`None`), :obj:`0` (with a gradient) when none is; no value is
+    read back to the host.
+
+    Args:
+        logits (Tensor): ``[N, D]``.
+        target (Tensor): ``[N, D]`` in :math:`\{0, 1\}`.
+        rows (Tensor, optional): bool ``[N]``, the rows that count. (default: :obj:`None`)
+    """
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
+    if rows is None:
+        return loss.mean()
+    keep = rows.to(loss.dtype).unsqueeze(-1)
+    return (loss * keep).sum() / (keep.sum() * loss.size(-1)).clamp(min=1)

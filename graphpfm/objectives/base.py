@@ -52,6 +52,13 @@ class Objective(torch.nn.Module):
         self.kwargs = dict(kwargs)
         self.chain: list[dict[str, Any]] = []
 
+    @classmethod
+    def required_targets(cls) -> tuple[str, ...]:
+        """The RDKit targets (:data:`~graphpfm.datasets.targets.TARGET_KINDS`) the objective
+        needs on every batch; the data must be loaded with them
+        (``load_dataset(..., targets=...)``). (default: none)"""
+        return ()
+
     def forward(self, batch: Data, generator: torch.Generator | None = None) -> ObjectiveOutput:
         """Corrupt the batch (:meth:`prepare`), then compute the loss (:meth:`compute`)."""
         return self.compute(self.prepare(batch, generator))
@@ -118,6 +125,15 @@ def seed_count(batch: Data) -> int:
         raise ValueError(f'batch_size must count the seed nodes, between 1 and the {num_nodes} '
                          f'nodes of the mini-batch, got {k}')
     return k
+
+
+def required_targets(name: str) -> list[str]:
+    """The RDKit targets the objective ``name`` (or each part of a ``+`` combination) needs,
+    in first-use order (see :meth:`Objective.required_targets`)."""
+    needed: list[str] = []
+    for part in name.split('+'):
+        needed += [t for t in OBJECTIVES.get(part).required_targets() if t not in needed]
+    return needed
 
 
 def build_objective(name: str, encoder: Encoder, **kwargs: Any) -> Objective:

@@ -242,9 +242,9 @@ def test_featurisation_parts_are_held_and_saved_in_small_dtypes(tmp_path):
         x0 = z['x']
     assert np.array_equal(x0.astype(np.int64), direct.x[:len(x0)].long().numpy())
     # a part saved as int64 (older versions) is read and compacted, with the same result
-    res = sm._load_part(parts / 'part-000000000010.npz', 10)
+    res = sm._load_graph_part(parts / 'part-000000000010.npz', 10)
     wide = {k: (v.astype(np.int64) if isinstance(v, np.ndarray) else v) for k, v in res.items()}
-    sm._save_part(parts / 'part-000000000010.npz', wide, 10)
+    sm._save_graph_part(parts / 'part-000000000010.npz', wide, 10)
     with np.load(parts / 'part-000000000010.npz') as z:
         assert z['x'].dtype == np.int64
     resumed = featurize_smiles(smiles, num_workers=0, progress=False, parts_dir=parts,
