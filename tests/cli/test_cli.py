@@ -146,3 +146,19 @@ def test_quickstart_tiny(tmp_path, data_root, capsys):
     text = capsys.readouterr().out
     assert 'pretrained' in text and 'scratch' in text and '±' in text
     assert (tmp_path / 'qs' / 'pretrain' / 'checkpoint.pt').is_file()
+
+
+def test_pretrain_property_prediction_loads_its_targets(corpus, tmp_path, data_root):
+    out = tmp_path / 'kpgt'
+    ckpt = run(['pretrain', '--dataset', str(corpus), '--epochs', '1', '--batch-size', '8',
+                '--featurize-workers', '0', '--objective', 'attr_masking+descriptor_pred',
+                '--out', str(out), *TINY])
+    raw = torch.load(ckpt, weights_only=True)
+    assert raw['objective']['name'] == 'attr_masking+descriptor_pred'
+    assert raw['data']['num_graphs'] == 16
+    log = json.loads((out / 'train_log.jsonl').read_text().splitlines()[-1])
+    assert 0 < log['descriptor_pred/observed'] < 1 and np.isfinite(log['descriptor_pred/loss'])
+    with pytest.raises(SystemExit, match="objective 'motif_pred'.*need molecules"):
+        run(['pretrain', '--dataset', 'Cora', '--root', str(data_root), '--epochs', '1',
+             '--objective', 'motif_pred', '--encoder', 'gcn', '--out', str(tmp_path / 'c'),
+             *TINY])

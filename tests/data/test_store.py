@@ -98,3 +98,51 @@ def test_load_memory_maps_the_tensors(tmp_path):
     assert b.num_graphs == 2 and b.x.shape == (2 * n, 9)
     eager = GraphStore.load(tmp_path / 's.pt', mmap=False)
     assert torch.equal(eager.x, loaded.x) and _rss_bytes() - before > 18_000_000
+
+
+def _with_graph_attrs(store):
+    g = torch.Generator().manual_seed(0)
+    n = len(store)
+    bits = torch.rand(n, 11, generator=g) < 0.3
+    packed = torch.from_numpy(__import__('numpy').packbits(bits.numpy(), axis=1))
+    half = torch.randn(n, 4, generator=g).half()
+    store.set_graph_attrs({'bits': packed, 'half': half, 'ok': torch.arange(n) % 3 > 0},
+                          {'bits': 11})
+    return store, bits, half
+
+
+def test_graph_attrs_are_decoded_and_gathered_like_pyg(mol_store):
+    store, bits, half = _with_graph_attrs(mol_store)
+    idx = [3, 0, 15, 7, 7]
+    ours = store.collate(idx)
+    ref = Batch.from_data_list([store[i] for i in idx])
+    assert torch.equal(ours.bits, bits[idx].float())  # unpacked, first 11 bits only
+    assert ours.half.dtype == torch.float32 and torch.equal(ours.half, half[idx].float())
+    assert ours.ok.dtype == torch.bool and torch.equal(ours.ok, (torch.tensor(idx) % 3) > 0)
+    for key in ('bits', 'half', 'ok'):
+        assert torch.equal(ours[key], ref[key]), key
+    ours.half.fill_(7)  # a batch never aliases the store
+    assert torch.equal(store.graph_attrs['half'], half)
+
+
+def test_graph_attrs_survive_index_select_and_a_save(mol_store, tmp_path):
+    store, bits, half = _with_graph_attrs(mol_store)
+    sub = store.index_select([5, 2])
+    assert torch.equal(sub.collate([0, 1]).bits, bits[[5, 2]].float())
+    store.save(tmp_path / 's.pt')
+    back = GraphStore.load(tmp_path / 's.pt')
+    assert back.bit_widths == {'bits': 11}
+    assert torch.equal(back.collate(range(len(back))).half, half.float())
+
+
+def test_bad_graph_attrs_are_refused(mol_store):
+    import pytest
+    n = len(mol_store)
+    with pytest.raises(ValueError, match='rows for'):
+        mol_store.set_graph_attrs({'a': torch.zeros(n + 1)})
+    with pytest.raises(ValueError, match='reserved'):
+        mol_store.set_graph_attrs({'y': torch.zeros(n)})
+    with pytest.raises(ValueError, match=r'uint8 \[num_graphs, 2\]'):
+        mol_store.set_graph_attrs({'b': torch.zeros(n, 1, dtype=torch.uint8)}, {'b': 9})
+    with pytest.raises(ValueError, match='not among'):
+        mol_store.set_graph_attrs({'a': torch.zeros(n)}, {'c': 3})
