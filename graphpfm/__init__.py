@@ -31,6 +31,7 @@ from .eval import (FinetuneConfig, FinetuneResult, LinearProbeResult,  # noqa: E
 from .nn import ENCODERS, Encoder, build_encoder  # noqa: E402
 from .nn.heads import GraphPredictor  # noqa: E402
 from .objectives import OBJECTIVES, Objective, ObjectiveOutput, build_objective  # noqa: E402
+from .pretrained import available_pretrained, from_pretrained  # noqa: E402
 from .train import (TrainConfig, Trainer, load_checkpoint, load_encoder,  # noqa: E402
                     save_checkpoint)
 from .utils import tune_malloc  # noqa: E402  (for applications; never called on import)
@@ -43,5 +44,5 @@ __all__ = [
     'embed_graphs', 'NodeEvaluator', 'NodePredictor', 'ENCODERS',
     'Encoder', 'build_encoder', 'GraphPredictor', 'OBJECTIVES', 'Objective', 'ObjectiveOutput',
     'build_objective', 'Trainer', 'TrainConfig', 'load_checkpoint', 'load_encoder',
-    'save_checkpoint', 'tune_malloc',
+    'save_checkpoint', 'tune_malloc', 'available_pretrained', 'from_pretrained',
 ]

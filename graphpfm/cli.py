@@ -180,6 +180,15 @@ def _add_data_flags(parser: argparse.ArgumentParser, default: str | None,
                         'to pretraining and transfer alike')
 
 
+def _checkpoint_arg(value: Any) -> str:
+    """A ``--checkpoint``/``--init`` value: a checkpoint file, or a shipped model's name."""
+    from .pretrained import resolve_checkpoint
+    try:
+        return str(resolve_checkpoint(value))
+    except FileNotFoundError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class _Unset:
     """Default of an architecture flag that ``--init`` may fill instead; ``--help`` shows the
     fallback value. A flag or config value that is given replaces it."""
@@ -537,8 +546,9 @@ def _pretrain_parser(sub: Any) -> None:
     p.add_argument('--exclude-splits', default='valid,test',
                    help='downstream splits that --exclude protects')
     _add_encoder_flags(p, dropout=0.0, from_init=True)
-    p.add_argument('--init', default=None,
-                   help='initialise the encoder from this checkpoint (two-stage pretraining); '
+    p.add_argument('--init', default=None, type=_checkpoint_arg,
+                   help='initialise the encoder from this checkpoint file or shipped pretrained '
+                   'model (two-stage pretraining); '
                    'the architecture is the checkpoint\'s, and the new checkpoint records the '
                    'chain of stages')
     p.add_argument('--objective', default='attr_masking', type=_objective_name,
@@ -640,8 +650,9 @@ def _finetune_parser(sub: Any) -> None:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_data_flags(p, 'ogbg-molbbbp', 'labelled dataset (an OGB molecule dataset name, '
                     "'embedded-tpsa', or a node dataset such as Cora or ogbn-arxiv)")
-    p.add_argument('--checkpoint', default=None,
-                   help='pretrained checkpoint (omit to train from scratch only)')
+    p.add_argument('--checkpoint', default=None, type=_checkpoint_arg,
+                   help='pretrained checkpoint file or shipped pretrained model (graphpfm list); '
+                   'omit to train from scratch only')
     p.add_argument('--compare-scratch', action='store_true',
                    help='also fine-tune a randomly initialised encoder of the same architecture '
                    'with the same recipe and seeds')
@@ -736,8 +747,9 @@ def _probe_parser(sub: Any) -> None:
                        'validation)', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_data_flags(p, 'Cora', 'labelled dataset: a node dataset (Cora, ogbn-arxiv, ...) or an '
                     'OGB molecule dataset (mean-pooled graph embeddings)')
-    p.add_argument('--checkpoint', default=None,
-                   help='pretrained checkpoint (omit to probe a randomly initialised encoder '
+    p.add_argument('--checkpoint', default=None, type=_checkpoint_arg,
+                   help='pretrained checkpoint file or shipped pretrained model (omit to probe a '
+                   'randomly initialised encoder '
                    'built from the encoder flags)')
     p.add_argument('--compare-random', action='store_true',
                    help='also probe a randomly initialised encoder of the checkpoint\'s '
@@ -847,7 +859,8 @@ def _embed_parser(sub: Any) -> None:
     from .nn.heads import POOLS
     p = sub.add_parser('embed', help='embed molecules with a pretrained encoder',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='pretrained checkpoint')
+    p.add_argument('--checkpoint', required=True, type=_checkpoint_arg,
+                   help='pretrained checkpoint file or shipped pretrained model')
     p.add_argument('--input', required=True,
                    help='a .csv/.smi(.gz) SMILES file or a dataset name (a node dataset such '
                    'as Cora gives one row per node)')
@@ -921,13 +934,21 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
     print('encoders:')
     for name in ENCODERS.names():
         print(f'  {name:16s} {_summary(ENCODERS.get(name))}')
+    from .pretrained import available_pretrained
+    shipped = available_pretrained()
+    print('pretrained models (--checkpoint NAME, graphpfm.from_pretrained(NAME)):')
+    for name, path in shipped.items():
+        print(f'  {name:16s} {path}')
+    if not shipped:
+        print('  (none shipped)')
     root = data_root(args.root)
     found = available_datasets(args.root)
     print(f'datasets (data root: {root}):')
     for name, where in found.items():
         status = str(where) if where else 'absent'
         print(f'  {name:20s} {status}')
-    return {'objectives': OBJECTIVES.names(), 'encoders': ENCODERS.names(), 'datasets': found}
+    return {'objectives': OBJECTIVES.names(), 'encoders': ENCODERS.names(), 'datasets': found,
+            'pretrained': shipped}
 
 
 def _list_parser(sub: Any) -> None:
