@@ -500,10 +500,17 @@ def run_benchmark(args: argparse.Namespace) -> int:
                      'root': root, 'device': args.device})
     if todo:
         log.info('pretraining %d arm(s): %s', len(todo), ', '.join(t['arm'] for t in todo))
-        # featurise the corpora once, here, so that parallel workers only read the cache
+        # featurise the corpora (and compute the RDKit targets their objectives need) once,
+        # here, so that parallel workers only read the caches
         from graphpfm.datasets import load_dataset
-        for corpus, limit in {(t['key']['corpus'], t['key'].get('limit')) for t in todo}:
-            load_dataset(corpus, root=root, limit=limit, progress=args.progress)
+        from graphpfm.objectives import required_targets
+        corpora: dict[tuple[str, Any], list[str]] = {}
+        for t in todo:
+            need = corpora.setdefault((t['key']['corpus'], t['key'].get('limit')), [])
+            need += [k for k in required_targets(t['arm']) if k not in need]
+        for (corpus, limit), targets in corpora.items():
+            load_dataset(corpus, root=root, limit=limit, progress=args.progress,
+                         targets=targets)
         with _pool(jobs, len(todo), threads, root) as pool:
             for res in _unordered(pool, pretrain_arm, todo):
                 log.info('pretrained %s in %.0f s', res['arm'], res['wall_s'])
