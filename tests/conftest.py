@@ -5,7 +5,10 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 from devices import available_devices
+from torch_geometric.data import Data
+from torch_geometric.utils import to_undirected
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,3 +73,26 @@ def mol_store():
 @pytest.fixture
 def small_smiles() -> list[str]:
     return list(SMALL_SMILES)
+
+
+def _community_graph(num_nodes: int = 40, num_features: int = 16, p_in: float = 0.3,
+                    p_out: float = 0.02, seed: int = 0) -> Data:
+    """Two communities of ``num_nodes // 2`` nodes (a stochastic block model, undirected, no
+    self-loops); features are the community's mean vector plus Gaussian noise; ``y`` is the
+    community."""
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.arange(num_nodes) >= num_nodes // 2).long()
+    same = y.view(-1, 1) == y.view(1, -1)
+    prob = torch.where(same, torch.tensor(p_in), torch.tensor(p_out))
+    upper = torch.triu(torch.rand(num_nodes, num_nodes, generator=g) < prob, diagonal=1)
+    edge_index = to_undirected(upper.nonzero().t(), num_nodes=num_nodes)
+    means = torch.randn(2, num_features, generator=g)
+    x = means[y] + 0.5 * torch.randn(num_nodes, num_features, generator=g)
+    return Data(x=x, edge_index=edge_index, y=y, num_nodes=num_nodes)
+
+
+@pytest.fixture
+def community_graph():
+    """The builder of two-community float graphs (keyword arguments: ``num_nodes``,
+    ``num_features``, ``p_in``, ``p_out``, ``seed``)."""
+    return _community_graph
