@@ -32,6 +32,13 @@ class Registry(Generic[T]):
 
         return wrap
 
+    def unregister(self, name: str) -> T:
+        """Remove and return the entry called ``name`` (an unknown name raises a
+        :class:`KeyError` listing the valid names)."""
+        entry = self.get(name)
+        del self._entries[name]
+        return entry
+
     def get(self, name: str) -> T:
         """Return the entry called ``name``, or raise a :class:`KeyError` listing valid names."""
         try:

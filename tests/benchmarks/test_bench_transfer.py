@@ -49,7 +49,7 @@ def toy_objective():
 
     OBJECTIVES.register(name)(ToyObjective)
     yield name
-    OBJECTIVES._entries.pop(name, None)  # the registry has no public way to unregister
+    OBJECTIVES.unregister(name)
 
 
 def test_report_values_match_hand_computation(transfer, tmp_path):
