@@ -12,23 +12,52 @@ elsewhere it is slower than float32.
 the clock stopped after the device has finished); ``--store`` reads the molecules from a
 :meth:`GraphStore.save` file instead of featurising MOSES (no RDKit needed);
 ``--batch-sizes`` and ``--node-methods`` choose the cases.
+
+``--loop`` measures the **training loop** instead, for every registered graph-level objective
+(resolved from the registry when the command runs; ``--objectives`` picks some):
+
+    GRAPHPFM_DATA=../shared/data python -m benchmarks.amp --loop --num-molecules 5120
+
+Per objective, two copies with the same initial weights, one trained in float32 and one
+under bf16 autocast, side by side: trials alternate the two precisions (the first one
+swapping every trial), so background load falls on both alike. Each trial runs, per
+precision, one epoch of :class:`~graphpfm.train.Trainer` over the first
+``--num-molecules`` MOSES molecules (what :meth:`Trainer.fit` does per epoch: loader and
+collation, :meth:`prepare`, :meth:`compute`, backward, Adam step; its milliseconds per step)
+and the **model step** alone (``compute`` + backward + Adam step on batches collated and
+prepared before the clock starts; the median of ``--model-steps`` steps). Reported: the
+medians over trials and the ratios float32 / bf16 of both. Objectives that need RDKit
+targets get them (``load_dataset(..., targets=...)``); ``supervised`` trains on the labelled
+``--labelled-dataset``. One JSON line per objective is appended to ``--out``.
 """
 from __future__ import annotations
 
 import argparse
+import copy
+import inspect
+import math
+import platform
 import statistics
 import time
+from typing import Any
 
 import torch
 
 from graphpfm import build_encoder, build_objective, load_dataset
+from graphpfm.objectives import OBJECTIVES, required_targets
+from graphpfm.train import TrainConfig, Trainer
 from graphpfm.train.checkpoint import package_versions
 from graphpfm.train.trainer import autocast_context
 from graphpfm.utils import resolve_device
 
+from .flops import git_sha
 from .node_probe import ARCHITECTURES, METHODS
 from .records import append_jsonl
-from .throughput import device_name, load_store, synchronize
+from .throughput import device_name, load_store, objective_options, synchronize
+from .transfer import graph_objectives
+
+#: the precisions of a loop comparison, float32 first
+PRECISIONS = (None, 'bf16')
 
 
 def step_ms(objective, batches, amp: str | None, steps: int,
@@ -53,9 +82,140 @@ def step_ms(objective, batches, amp: str | None, steps: int,
     return statistics.median(times)
 
 
-def main() -> None:
+def model_step_ms(objective, prepared, optimizer, amp: str | None, steps: int,
+                  device: torch.device) -> list[float]:
+    """Milliseconds of ``compute`` + backward + optimizer step, one per step, on batches
+    prepared beforehand (cycled), under ``amp``'s autocast as :class:`Trainer` runs it."""
+    objective.train()
+    times = []
+    for i in range(steps):
+        synchronize(device)
+        start = time.perf_counter()
+        with autocast_context(device, amp):
+            out = objective.compute(prepared[i % len(prepared)])
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.float().backward()
+        optimizer.step()
+        objective.on_step_end()
+        synchronize(device)
+        times.append(1000 * (time.perf_counter() - start))
+    return times
+
+
+def loop_ms(objective, store, amp: str | None, batch_size: int, seed: int,
+            device: torch.device) -> tuple[float, int]:
+    """(milliseconds per optimizer step, steps) of one :class:`Trainer` epoch over ``store``
+    (the Trainer's own clock: loader to the epoch's last read-back)."""
+    cfg = TrainConfig(epochs=1, batch_size=batch_size, seed=seed, device=str(device),
+                      progress=False, amp=amp)
+    trainer = Trainer(objective, cfg)
+    record = trainer.fit(store)[-1]
+    steps = math.ceil(len(store) / batch_size)
+    return 1000 * record['seconds'] / steps, steps
+
+
+def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``--loop``: float32 against bf16 for the training loop of every chosen objective."""
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = graph_objectives() if args.objectives == 'all' else args.objectives.split(',')
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if unknown:
+        raise SystemExit(f"unknown objective(s) {', '.join(unknown)}; valid options: all, "
+                         f"{', '.join(graph_objectives())}")
+    targets: list[str] = []
+    for name in names:
+        targets += [t for t in required_targets(name) if t not in targets]
+    corpora: dict[str, Any] = {}
+
+    def bundle_for(name: str) -> Any:
+        labelled = 'num_tasks' in inspect.signature(OBJECTIVES.get(name).__init__).parameters
+        key = args.labelled_dataset if labelled else 'moses'
+        if key not in corpora:
+            kwargs = {} if labelled else {'targets': targets}
+            corpora[key] = load_dataset(key, root=args.root, limit=args.num_molecules,
+                                        progress=False, **kwargs)
+        return corpora[key]
+
+    rows = []
+    for name in names:
+        bundle = bundle_for(name)
+        store = bundle.dataset
+        torch.manual_seed(0)
+        encoder = build_encoder('gin', num_layers=args.num_layers,
+                                hidden_channels=args.hidden_channels)
+        first = build_objective(name, encoder, **objective_options(name, bundle))
+        objectives = {amp: (copy.deepcopy(first) if amp else first).to(device)
+                      for amp in PRECISIONS}
+        gen = torch.Generator(device=device).manual_seed(0)
+        batches = [store.collate(range(i, min(i + args.batch_size, len(store)))).to(device)
+                   for i in range(0, min(len(store), 4 * args.batch_size), args.batch_size)]
+        prepared = [objectives[None].prepare(b, gen) for b in batches]
+        optimizers = {amp: torch.optim.Adam(o.parameters(), lr=1e-3)
+                      for amp, o in objectives.items()}
+        warm = store.index_select(torch.arange(min(len(store), 2 * args.batch_size)))
+        for amp, objective in objectives.items():  # warm-up: allocator, autocast, kernels
+            loop_ms(objective, warm, amp, args.batch_size, 0, device)
+            model_step_ms(objective, prepared, optimizers[amp], amp, 2, device)
+        loops: dict[Any, list[float]] = {amp: [] for amp in PRECISIONS}
+        models: dict[Any, list[float]] = {amp: [] for amp in PRECISIONS}
+        steps = 0
+        for t in range(args.trials):
+            order = PRECISIONS if t % 2 == 0 else PRECISIONS[::-1]
+            for amp in order:
+                ms, steps = loop_ms(objectives[amp], store, amp, args.batch_size, t, device)
+                loops[amp].append(ms)
+            for amp in order[::-1]:
+                models[amp].append(statistics.median(model_step_ms(
+                    objectives[amp], prepared, optimizers[amp], amp, args.model_steps, device)))
+        loop = {amp: statistics.median(v) for amp, v in loops.items()}
+        model = {amp: statistics.median(v) for amp, v in models.items()}
+        row = {'objective': name, 'dataset': bundle.name, 'graphs': len(store),
+               'batch_size': args.batch_size, 'steps_per_epoch': steps,
+               'encoder': f'gin {args.num_layers}x{args.hidden_channels}',
+               'fp32_loop_ms': round(loop[None], 2), 'bf16_loop_ms': round(loop['bf16'], 2),
+               'loop_ratio': round(loop[None] / loop['bf16'], 3),
+               'fp32_model_ms': round(model[None], 2), 'bf16_model_ms': round(model['bf16'], 2),
+               'model_ratio': round(model[None] / model['bf16'], 3),
+               'trials': {'loop_ms': {str(a): [round(v, 2) for v in loops[a]] for a in loops},
+                          'model_ms': {str(a): [round(v, 2) for v in models[a]]
+                                       for a in models}},
+               'model_steps': args.model_steps, 'device': str(device),
+               'device_name': device_name(device), 'cpu': platform.processor() or None,
+               'threads': torch.get_num_threads(), 'git_sha': git_sha(),
+               'versions': package_versions()}
+        rows.append(row)
+        print(f"{name:16s} loop fp32 {loop[None]:7.1f} ms  bf16 {loop['bf16']:7.1f} ms  "
+              f"x{row['loop_ratio']:.2f}   model step fp32 {model[None]:7.1f} ms  bf16 "
+              f"{model['bf16']:7.1f} ms  x{row['model_ratio']:.2f}", flush=True)
+    append_jsonl(args.out, rows)
+    if rows:
+        print('\n| objective | fp32 ms/step | bf16 ms/step | loop ratio | model-step ratio |\n'
+              '|---|---:|---:|---:|---:|')
+        for r in rows:
+            print(f"| {r['objective']} | {r['fp32_loop_ms']:.1f} | {r['bf16_loop_ms']:.1f} | "
+                  f"{r['loop_ratio']:.2f} | {r['model_ratio']:.2f} |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--loop', action='store_true',
+                   help='the training loop of every graph-level objective (see above)')
+    p.add_argument('--objectives', default='all',
+                   help="--loop: comma list or 'all' (every registered graph-level objective)")
+    p.add_argument('--num-molecules', type=int, default=5120, help='--loop: corpus size')
+    p.add_argument('--batch-size', type=int, default=256, help='--loop: graphs per step')
+    p.add_argument('--num-layers', type=int, default=5, help='--loop: GIN layers')
+    p.add_argument('--hidden-channels', type=int, default=300, help='--loop: GIN width')
+    p.add_argument('--trials', type=int, default=3, help='--loop: alternating trials')
+    p.add_argument('--model-steps', type=int, default=6,
+                   help='--loop: model steps per precision and trial')
+    p.add_argument('--labelled-dataset', default='ogbg-moltoxcast',
+                   help='--loop: the corpus of objectives that need labels (supervised)')
+    p.add_argument('--threads', type=int, default=None, help='torch threads (default: as set)')
     p.add_argument('--root', default=None)
     p.add_argument('--store', default=None,
                    help='a GraphStore file (GraphStore.save) instead of featurising MOSES')
@@ -65,8 +225,14 @@ def main() -> None:
     p.add_argument('--node-methods', default='all',
                    help="node objectives on Cora: 'all', 'none' or a comma list of "
                         f"{', '.join(METHODS)}")
-    p.add_argument('--out', default='benchmarks/results/amp.jsonl')
-    args = p.parse_args()
+    p.add_argument('--out', default=None,
+                   help='JSON lines (default: benchmarks/results/amp.jsonl, with --loop '
+                        'benchmarks/results/amp-loop.jsonl)')
+    args = p.parse_args(argv)
+    if args.loop:
+        args.out = args.out or 'benchmarks/results/amp-loop.jsonl'
+        return loop_main(args)
+    args.out = args.out or 'benchmarks/results/amp.jsonl'
     device = resolve_device(args.device)
     sizes = [int(b) for b in args.batch_sizes.split(',') if b]
     methods = (list(METHODS) if args.node_methods == 'all' else
@@ -112,6 +278,7 @@ def main() -> None:
         print(f"{label:48s} fp32 {ms[None]:8.1f} ms  bf16 {ms['bf16']:8.1f} ms  "
               f"x{ms[None] / ms['bf16']:.2f}", flush=True)
     append_jsonl(args.out, rows)
+    return rows
 
 
 if __name__ == '__main__':

@@ -16,8 +16,26 @@ from .ogb_features import AtomEncoder, BondEncoder, bond_self_loop_token
 JK_MODES = ('last', 'sum', 'concat', 'max')
 
 
+def _sparse_dtype(dtype: torch.dtype, device: torch.device) -> bool:
+    return (dtype in (torch.float32, torch.float64) or
+            (dtype == torch.bfloat16 and device.type == 'cpu'))
+
+
 def _sparse_applies(x: Tensor) -> bool:
-    return x.dtype in (torch.float32, torch.float64) and not torch.compiler.is_compiling()
+    """Whether :class:`MolGINConv`'s sparse neighbourhood sum takes ``x``: float32/64 on any
+    device, bfloat16 on the CPU (:class:`CSRSum`), never under :func:`torch.compile`."""
+    return _sparse_dtype(x.dtype, x.device) and not torch.compiler.is_compiling()
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """The reduced-precision dtype in which :class:`MolGIN` runs its layers under
+    :func:`torch.autocast` on ``device``: the autocast dtype where the sparse neighbourhood
+    sum takes it (bfloat16 on the CPU), else :obj:`None` (autocast off, or a device where
+    the layers take their inputs' dtypes as they come)."""
+    if not torch.is_autocast_enabled(device.type) or torch.compiler.is_compiling():
+        return None
+    dtype = torch.get_autocast_dtype(device.type)
+    return dtype if _sparse_dtype(dtype, device) else None
 
 
 def neighbour_structure(edge_index: Tensor, num_nodes: int, edge_attr: Tensor | None = None,
@@ -38,12 +56,41 @@ def neighbour_structure(edge_index: Tensor, num_nodes: int, edge_attr: Tensor | 
     return adj, counts
 
 
+def _csr(ptr: Tensor, index: Tensor, x: Tensor) -> Tensor:
+    """The CSR matrix ``[x.size(0), x.size(0)]`` with ones of ``x``'s dtype at ``ptr``,
+    ``index``."""
+    return torch.sparse_csr_tensor(ptr, index, x.new_ones(index.numel()),
+                                   (x.size(0), x.size(0)), check_invariants=False)
+
+
+class CSRSum(torch.autograd.Function):
+    r"""``adj @ x`` for bfloat16 ``x`` on the CPU, with its backward ``adj.T @ grad``, both
+    through torch's CSR sum reduction (:func:`torch.sparse.mm` with ``reduce='sum'``, which
+    adds in float32 and rounds once). Torch's own backward of that product, and the sparse
+    matrix product behind :class:`~torch_geometric.EdgeIndex`'s backward, take float32/64
+    only; the transpose comes from the :class:`~torch_geometric.EdgeIndex` (its cached CSC
+    form), built once for all layers of a forward pass."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, adj: EdgeIndex) -> Tensor:
+        (rowptr, col), _ = adj.get_csr()
+        ctx.adj = adj
+        return torch.sparse.mm(_csr(rowptr, col, x), x.contiguous(), 'sum')
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (colptr, row), _ = ctx.adj.get_csc()
+        return torch.sparse.mm(_csr(colptr, row, grad), grad.contiguous(), 'sum'), None
+
+
 def _sparse_sum(adj: EdgeIndex, x: Tensor) -> Tensor:
     """``adj @ x`` (CSR). The structure is valid by construction, so torch's sparse invariant
     checks stay off, and its one-time notices (checks off, CSR support in beta) are not
     shown to users."""
     with warnings.catch_warnings(), torch.sparse.check_sparse_tensor_invariants(enable=False):
         warnings.filterwarnings('ignore', message='Sparse (CSR tensor support|invariant checks)')
+        if x.dtype == torch.bfloat16:
+            return CSRSum.apply(x, adj)
         # EdgeIndex's implicit values are float32 ones: other dtypes get their own
         return adj.matmul(x, None if x.dtype == torch.float32 else x.new_ones(adj.size(1)))
 
@@ -114,14 +161,15 @@ class MolGINConv(MessagePassing):
             adj, counts = structure
             out = _sparse_sum(adj, x)
             if bonds:
-                out = out + counts @ self.bond_encoder.weight
+                out = out + (counts @ self.bond_encoder.weight).to(out.dtype)
         else:
             edge_emb = self.bond_encoder(edge_attr) if bonds else None
             out = self.propagate(edge_index, x=x, edge_emb=edge_emb,
                                  size=(x.size(0), x.size(0)))
         if self.bond_encoder is None:
             return self.mlp(out + x)
-        return self.mlp(out + x + self.bond_encoder(self.self_loop_attr))
+        # in the dtype of the sum (under autocast on the CPU: bfloat16)
+        return self.mlp(out + x + self.bond_encoder(self.self_loop_attr).to(out.dtype))
 
     def message(self, x_j: Tensor, edge_emb: Tensor | None) -> Tensor:
         return x_j if edge_emb is None else x_j + edge_emb
@@ -210,11 +258,16 @@ class MolGIN(Encoder):
         else:
             h = self.node_encoder(x.float())
             edge_attr = None
+        low = autocast_dtype(h.device) if self.convs[0].sparse_aggregation else None
+        if low is not None:  # every layer in the autocast dtype, the casts made once here
+            h = h.to(low)
         hs = [h]
         structure = None  # the sparse neighbourhood structure, shared by the layers
         if self.convs[0].sparse_aggregation and _sparse_applies(h):
             structure = neighbour_structure(edge_index, h.size(0), edge_attr,
                                             self.convs[0].bond_encoder)
+            if low is not None and structure[1] is not None:  # counts up to 256: exact
+                structure = (structure[0], structure[1].to(low))
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             out = norm(conv(h, edge_index, edge_attr, structure))
             if i < self.num_layers - 1:
