@@ -580,7 +580,7 @@ def run_torch_probe(args: argparse.Namespace) -> int:
             z = embed_nodes(encoder, data, args.device).cpu()
             if arm.startswith('random-') and seed == seeds[0] and (arm, seed) in ours:
                 # the rebuilt random encoder must be the one `run` probed: same probe score
-                again = probe_fn(bundle, lambda s: encoder, seeds=[seed],
+                again = probe_fn(bundle, lambda s, enc=encoder: enc, seeds=[seed],
                                  config=ProbeConfig(device=args.device)).runs[0]
                 if again['test_at_best_valid'] != ours[(arm, seed)]:
                     raise SystemExit(f'error: {arm} seed {seed} rebuilt does not reproduce the '

@@ -410,7 +410,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError as e:  # a line cut by a kill: say so, do not guess
-            raise SystemExit(f'{path}:{i}: unreadable record ({e}); remove the line and rerun')
+            raise SystemExit(f'{path}:{i}: unreadable record ({e}); remove the line and '
+                             'rerun') from None
     return records
 
 

@@ -23,17 +23,35 @@ graph's nodes (full batch or :class:`NeighborLoader` mini-batches), and ``probe`
 __version__ = '0.1.0'
 
 from .data import GraphLoader, GraphStore, NeighborLoader  # noqa: E402
-from .datasets import (DATASETS, DatasetBundle, DatasetNotFoundError,  # noqa: E402
-                       available_datasets, from_smiles, load_dataset)
-from .eval import (FinetuneConfig, FinetuneResult, LinearProbeResult,  # noqa: E402
-                   NodeEvaluator, NodePredictor, ProbeConfig, ProbeResult, compare,
-                   embed_graphs, embed_nodes, finetune, format_table, linear_probe, probe)
+from .datasets import (  # noqa: E402
+                       DATASETS,
+                       DatasetBundle,
+                       DatasetNotFoundError,
+                       available_datasets,
+                       from_smiles,
+                       load_dataset,
+)
+from .eval import (  # noqa: E402
+                       FinetuneConfig,
+                       FinetuneResult,
+                       LinearProbeResult,
+                       NodeEvaluator,
+                       NodePredictor,
+                       ProbeConfig,
+                       ProbeResult,
+                       compare,
+                       embed_graphs,
+                       embed_nodes,
+                       finetune,
+                       format_table,
+                       linear_probe,
+                       probe,
+)
 from .nn import ENCODERS, Encoder, build_encoder  # noqa: E402
 from .nn.heads import GraphPredictor  # noqa: E402
 from .objectives import OBJECTIVES, Objective, ObjectiveOutput, build_objective  # noqa: E402
 from .pretrained import available_pretrained, from_pretrained  # noqa: E402
-from .train import (TrainConfig, Trainer, load_checkpoint, load_encoder,  # noqa: E402
-                    save_checkpoint)
+from .train import TrainConfig, Trainer, load_checkpoint, load_encoder, save_checkpoint  # noqa: E402
 from .utils import tune_malloc  # noqa: E402  (for applications; never called on import)
 
 __all__ = [

@@ -15,18 +15,48 @@ from typing import Callable, Sequence
 
 from ..registry import Registry
 from .bundle import DatasetBundle
-from .corpora import (embedded_smiles_path, embedded_tpsa_path, load_embedded,
-                      load_embedded_tpsa, load_moses, load_smiles_corpus, moses_path)
+from .corpora import (
+    embedded_smiles_path,
+    embedded_tpsa_path,
+    load_embedded,
+    load_embedded_tpsa,
+    load_moses,
+    load_smiles_corpus,
+    moses_path,
+)
 from .errors import DatasetNotFoundError
-from .leakage import (DatasetOverlap, bundle_smiles, dataset_smiles, exclude_overlap,
-                      find_overlap, molecule_key, overlap_table)
+from .leakage import (
+    DatasetOverlap,
+    bundle_smiles,
+    dataset_smiles,
+    exclude_overlap,
+    find_overlap,
+    molecule_key,
+    overlap_table,
+)
 from .ogb_graph import find_ogb_dir, load_ogb_graph, ogb_info, ogb_mol_names, ogb_smiles
-from .ogb_node import (find_ogb_node_dir, load_ogb_node, node_required_files, ogb_node_info,
-                       ogb_node_names)
-from .pyg_node import (NPZ_DATASETS, PLANETOID_NAMES, find_npz, find_planetoid, load_planetoid,
-                       load_pyg_npz)
-from .smiles import (featurize_smiles, from_smiles, is_smiles_file, load_smiles_file,
-                     read_smiles_file)
+from .ogb_node import (
+    find_ogb_node_dir,
+    load_ogb_node,
+    node_required_files,
+    ogb_node_info,
+    ogb_node_names,
+)
+from .pyg_node import (
+    NPZ_DATASETS,
+    PLANETOID_NAMES,
+    find_npz,
+    find_planetoid,
+    load_planetoid,
+    load_pyg_npz,
+)
+from .smiles import (
+    featurize_smiles,
+    from_smiles,
+    is_smiles_file,
+    load_smiles_file,
+    read_smiles_file,
+)
 from .splits import random_split, scaffold_split
 from .targets import TARGET_KINDS, attach_targets, bundle_with_targets, compute_targets
 

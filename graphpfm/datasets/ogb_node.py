@@ -41,11 +41,24 @@ from .bundle import DatasetBundle
 from .cache import cache_file, file_fingerprint, load_tensors, save_tensors
 from .download import AUTO_DOWNLOAD_MAX_BYTES, DEFAULT_TIMEOUT
 from .errors import DatasetNotFoundError
-from .node_common import (SPLIT_NAMES, check_split, data_to_tensors, labels_to_long,
-                          node_bundle, tensors_to_data)
-from .ogb_graph import (_as_ogb_dtype, _read_csv, candidate_dirs, fetch_ogb_archive,
-                        first_dir_with,
-                        ogb_dir_name, ogb_download_dest, read_split)
+from .node_common import (
+    SPLIT_NAMES,
+    check_split,
+    data_to_tensors,
+    labels_to_long,
+    node_bundle,
+    tensors_to_data,
+)
+from .ogb_graph import (
+    _as_ogb_dtype,
+    _read_csv,
+    candidate_dirs,
+    fetch_ogb_archive,
+    first_dir_with,
+    ogb_dir_name,
+    ogb_download_dest,
+    read_split,
+)
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,13 @@ from .bundle import DatasetBundle
 from .cache import cache_file, file_fingerprint, load_tensors, save_tensors
 from .download import AUTO_DOWNLOAD_MAX_BYTES, DEFAULT_TIMEOUT, download_file
 from .errors import DatasetNotFoundError
-from .node_common import (data_to_tensors, labels_to_long, node_bundle, split_from_masks,
-                          tensors_to_data)
+from .node_common import (
+    data_to_tensors,
+    labels_to_long,
+    node_bundle,
+    split_from_masks,
+    tensors_to_data,
+)
 from .ogb_graph import _writable_root
 from .splits import random_split
 

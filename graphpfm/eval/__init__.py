@@ -1,13 +1,27 @@
 """Downstream evaluation: fine-tuning, linear probing, OGB-style evaluators, comparison tables."""
 from .compare import compare, format_table
 from .evaluator import METRICS, Evaluator, higher_is_better, single_class_tasks
-from .finetune import (MODES, FinetuneConfig, FinetuneResult, build_optimizer, finetune,
-                       select_best_epoch)
+from .finetune import (
+                       MODES,
+                       FinetuneConfig,
+                       FinetuneResult,
+                       build_optimizer,
+                       finetune,
+                       select_best_epoch,
+)
 from .losses import loss_for_task, masked_bce_with_logits, masked_cross_entropy, masked_mse
 from .node_evaluator import NodeEvaluator
 from .node_finetune import NodePredictor, finetune_nodes
-from .probe import (DEFAULT_CS, LinearProbeResult, ProbeConfig, ProbeResult, embed_graphs,
-                    embed_nodes, linear_probe, probe)
+from .probe import (
+                       DEFAULT_CS,
+                       LinearProbeResult,
+                       ProbeConfig,
+                       ProbeResult,
+                       embed_graphs,
+                       embed_nodes,
+                       linear_probe,
+                       probe,
+)
 
 __all__ = ['compare', 'format_table', 'METRICS', 'Evaluator', 'higher_is_better',
            'single_class_tasks', 'MODES', 'FinetuneConfig', 'FinetuneResult', 'build_optimizer',

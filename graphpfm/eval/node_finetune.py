@@ -13,8 +13,15 @@ from torch_geometric.data import Data
 
 from ..data.neighbor_loader import NeighborLoader
 from ..train.trainer import DEFAULT_NUM_NEIGHBORS, encoder_num_layers, resolve_node_batching
-from .finetune import (FinetuneConfig, FinetuneResult, _num_outputs, _predictions,
-                       build_optimizer, run_epochs, run_seeds)
+from .finetune import (
+    FinetuneConfig,
+    FinetuneResult,
+    _num_outputs,
+    _predictions,
+    build_optimizer,
+    run_epochs,
+    run_seeds,
+)
 from .losses import loss_for_task
 from .probe import _labels, embed_nodes
 

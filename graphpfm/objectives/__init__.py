@@ -1,7 +1,13 @@
 """Pretraining objectives, one file each, all registered in :data:`OBJECTIVES`."""
 from .attr_masking import AttrMasking
-from .base import (OBJECTIVES, Objective, ObjectiveOutput, build_objective, required_targets,
-                   seed_count)
+from .base import (
+                   OBJECTIVES,
+                   Objective,
+                   ObjectiveOutput,
+                   build_objective,
+                   required_targets,
+                   seed_count,
+)
 from .bgrl import BGRL
 from .combined import Combined
 from .context_pred import ContextPred

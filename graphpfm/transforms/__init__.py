@@ -1,6 +1,5 @@
 """Batch-level, vectorised corruptions of graphs (never writing into their input)."""
-from .augment import (AUGMENTATIONS, Compose, Identity, RandomChoice,
-                      build_augmentation)
+from .augment import AUGMENTATIONS, Compose, Identity, RandomChoice, build_augmentation
 from .drop_nodes import DropNodes
 from .mask_atoms import MaskAtoms, sample_per_graph
 from .mask_features import MaskFeatures

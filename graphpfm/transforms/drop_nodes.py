@@ -4,8 +4,7 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import Data
 
-from .batch_ops import (check_rate, graph_layout, num_removed, sample_count_per_graph,
-                        select_nodes)
+from .batch_ops import check_rate, graph_layout, num_removed, sample_count_per_graph, select_nodes
 
 
 class DropNodes:

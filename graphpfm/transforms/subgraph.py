@@ -5,8 +5,14 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from .batch_ops import (GraphLayout, check_rate, graph_layout, num_removed,
-                        sample_count_per_graph, select_nodes)
+from .batch_ops import (
+    GraphLayout,
+    check_rate,
+    graph_layout,
+    num_removed,
+    sample_count_per_graph,
+    select_nodes,
+)
 from .context import sample_centers
 
 

@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from graphpfm.cli import (_parse_node_batch_size, _parse_num_neighbors, _parse_weights,
-                          build_parser, run)
+from graphpfm.cli import (
+    _parse_node_batch_size,
+    _parse_num_neighbors,
+    _parse_weights,
+    build_parser,
+    run,
+)
 
 TINY = ['--num-layers', '2', '--hidden-channels', '16', '--no-progress', '--device', 'cpu']
 

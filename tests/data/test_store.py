@@ -1,4 +1,5 @@
 import os
+
 import torch
 from ogb.utils import smiles2graph
 from torch_geometric.data import Batch

@@ -5,8 +5,14 @@ import pytest
 import torch
 from rdkit import Chem
 
-from graphpfm.datasets import (exclude_overlap, find_overlap, from_smiles, load_dataset,
-                               molecule_key, overlap_table)
+from graphpfm.datasets import (
+    exclude_overlap,
+    find_overlap,
+    from_smiles,
+    load_dataset,
+    molecule_key,
+    overlap_table,
+)
 from graphpfm.datasets.leakage import bundle_smiles, downstream_smiles
 
 FAR = 'CCCCCCCCCCCCCCCCCCCCCCCCO'  # a long fatty alcohol: in no OGB split below

@@ -14,10 +14,18 @@ import pandas as pd
 import pytest
 import torch
 
-from graphpfm.datasets import (DATASETS, DatasetBundle, DatasetNotFoundError, available_datasets,
-                               load_dataset, load_ogb_node, load_pyg_npz, ogb_node_info,
-                               ogb_node_names)
-from graphpfm.datasets import ogb_node
+from graphpfm.datasets import (
+    DATASETS,
+    DatasetBundle,
+    DatasetNotFoundError,
+    available_datasets,
+    load_dataset,
+    load_ogb_node,
+    load_pyg_npz,
+    ogb_node,
+    ogb_node_info,
+    ogb_node_names,
+)
 
 NODE_KINDS = ('ogb-node', 'planetoid', 'pyg-node')
 
@@ -283,8 +291,11 @@ def test_ogbn_proteins_features_from_edges(tmp_path: Path, fresh_cache: Path,
 
 def test_ogbn_mag_paper_part_equals_ogb_hetero_reader(tmp_path: Path, fresh_cache: Path,
                                                       guarded: list[str]) -> None:
-    from ogb.io.read_graph_raw import (read_csv_heterograph_raw, read_node_label_hetero,
-                                       read_nodesplitidx_split_hetero)
+    from ogb.io.read_graph_raw import (
+        read_csv_heterograph_raw,
+        read_node_label_hetero,
+        read_nodesplitidx_split_hetero,
+    )
 
     folder = tmp_path / 'ogb' / 'ogbn_mag'
     parts = write_fake_mag(folder)

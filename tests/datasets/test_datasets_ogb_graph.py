@@ -15,8 +15,13 @@ import torch
 from ogb.utils import smiles2graph
 from ogb.utils.features import get_atom_feature_dims, get_bond_feature_dims
 
-from graphpfm.datasets import DatasetNotFoundError, load_ogb_graph, ogb_info, ogb_mol_names
-from graphpfm.datasets import ogb_graph
+from graphpfm.datasets import (
+    DatasetNotFoundError,
+    load_ogb_graph,
+    ogb_graph,
+    ogb_info,
+    ogb_mol_names,
+)
 from graphpfm.datasets.ogb_graph import ogb_smiles, read_ogb_raw
 
 README = {  # /work/shared/data/README.md

@@ -7,8 +7,16 @@ import pytest
 import torch
 from ogb.utils.features import get_atom_feature_dims, get_bond_feature_dims
 
-from graphpfm.datasets import (DATASETS, NPZ_DATASETS, PLANETOID_NAMES, DatasetNotFoundError,
-                               available_datasets, load_dataset, ogb_mol_names, ogb_node_names)
+from graphpfm.datasets import (
+    DATASETS,
+    NPZ_DATASETS,
+    PLANETOID_NAMES,
+    DatasetNotFoundError,
+    available_datasets,
+    load_dataset,
+    ogb_mol_names,
+    ogb_node_names,
+)
 
 SHARED = ['ogbg-molbace', 'ogbg-molbbbp', 'ogbg-molesol', 'ogbg-molfreesolv', 'ogbg-molhiv',
           'ogbg-mollipo', 'ogbg-moltox21', 'ogbg-moltoxcast', 'moses']

@@ -5,8 +5,13 @@ import math
 import pytest
 import torch
 
-from graphpfm.eval import (FinetuneConfig, FinetuneResult, build_optimizer, finetune,
-                           select_best_epoch)
+from graphpfm.eval import (
+    FinetuneConfig,
+    FinetuneResult,
+    build_optimizer,
+    finetune,
+    select_best_epoch,
+)
 from graphpfm.nn.heads import GraphPredictor
 
 # the package attribute `finetune` is the function; fetch the module itself

@@ -4,8 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from graphpfm.eval.losses import (loss_for_task, masked_bce_with_logits, masked_cross_entropy,
-                                  masked_mse)
+from graphpfm.eval.losses import (
+    loss_for_task,
+    masked_bce_with_logits,
+    masked_cross_entropy,
+    masked_mse,
+)
 
 nan = float('nan')
 

@@ -4,8 +4,7 @@ import pytest
 import torch
 from ogb.nodeproppred import Evaluator as OGBNodeEvaluator
 
-from graphpfm.eval import (NodeEvaluator, ProbeConfig, embed_nodes, format_table, linear_probe,
-                           probe)
+from graphpfm.eval import NodeEvaluator, ProbeConfig, embed_nodes, format_table, linear_probe, probe
 from graphpfm.eval.probe import infer_task_type
 from graphpfm.nn import build_encoder
 

@@ -5,8 +5,11 @@ import torch.nn.functional as F
 
 from graphpfm.nn import build_encoder
 from graphpfm.objectives import build_objective
-from graphpfm.transforms.negative_edges import (num_non_edges, sample_negative_edges,
-                                                undirected_pairs)
+from graphpfm.transforms.negative_edges import (
+    num_non_edges,
+    sample_negative_edges,
+    undirected_pairs,
+)
 
 
 def _obj(**kw):

@@ -4,8 +4,13 @@ import torch
 
 import graphpfm
 from graphpfm.nn import build_encoder
-from graphpfm.pretrained import (available_pretrained, export_pretrained, model_card,
-                                 pretrained_path, resolve_checkpoint)
+from graphpfm.pretrained import (
+    available_pretrained,
+    export_pretrained,
+    model_card,
+    pretrained_path,
+    resolve_checkpoint,
+)
 from graphpfm.train import load_encoder, save_checkpoint
 
 

@@ -12,9 +12,18 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_add_pool, global_mean_pool
 
 from graphpfm.nn.encoders.ogb_features import atom_mask_token, bond_feature_dims
-from graphpfm.transforms import (AUGMENTATIONS, Compose, DropNodes, Identity, MaskFeatures,
-                                 PerturbEdges, RandomChoice, Subgraph, build_augmentation,
-                                 single_bond_features)
+from graphpfm.transforms import (
+    AUGMENTATIONS,
+    Compose,
+    DropNodes,
+    Identity,
+    MaskFeatures,
+    PerturbEdges,
+    RandomChoice,
+    Subgraph,
+    build_augmentation,
+    single_bond_features,
+)
 
 NAMES = ['identity', 'drop_nodes', 'perturb_edges', 'mask_features', 'subgraph']
 RANDOM_NAMES = NAMES[1:]
