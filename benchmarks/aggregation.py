@@ -1,5 +1,5 @@
 """The molecular GIN's neighbourhood sum: sparse matrix product against PyG's message passing,
-side by side in one run (issue 7: raising the model-only ceiling).
+side by side in one run.
 
     GRAPHPFM_DATA=../shared/data python -m benchmarks.aggregation --threads 1
 
