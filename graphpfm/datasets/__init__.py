@@ -67,22 +67,14 @@ class DatasetSpec:
 
     Attributes:
         name (str): registry name.
-        kind (str): ``'ogb'`` (labelled OGB molecule dataset), ``'corpus'`` (SMILES; labelled
-            only for ``'embedded-tpsa'``), ``'ogb-node'`` (OGB node-property dataset,
-            :func:`~graphpfm.datasets.ogb_node.load_ogb_node`), ``'planetoid'`` (Planetoid with
-            the public split, :func:`~graphpfm.datasets.pyg_node.load_planetoid`) or
-            ``'pyg-node'`` (Amazon/Coauthor with a seeded random split,
-            :func:`~graphpfm.datasets.pyg_node.load_pyg_npz`). The last three give
-            ``level='node'`` bundles holding one :class:`~torch_geometric.data.Data`.
         load (callable): ``load(root, *, limit, download, num_workers, progress, **options)``
             -> :class:`DatasetBundle`; ``options`` are the family's extra loader arguments
-            (``to_undirected`` for ``'ogb-node'``, ``split_seed`` and ``frac`` for
-            ``'pyg-node'``), all with defaults.
+            (``to_undirected`` for OGB node datasets, ``split_seed`` and ``frac`` for Amazon
+            and Coauthor), all with defaults.
         locate (callable): ``locate(root)`` -> the path of the files, or :obj:`None` if absent.
     """
 
     name: str
-    kind: str
     load: Callable[..., DatasetBundle]
     locate: Callable[[str | os.PathLike | None], Path | None]
 
@@ -104,11 +96,11 @@ def _load_ogb(name: str, root=None, *, limit=None, download=None, num_workers=No
     return load_ogb_graph(name, root, download=download, limit=limit, progress=progress)
 
 
-_register(DatasetSpec('embedded', 'corpus', load_embedded,
+_register(DatasetSpec('embedded', load_embedded,
                       lambda root: _existing(embedded_smiles_path())))
-_register(DatasetSpec('embedded-tpsa', 'corpus', load_embedded_tpsa,
+_register(DatasetSpec('embedded-tpsa', load_embedded_tpsa,
                       lambda root: _existing(embedded_tpsa_path())))
-_register(DatasetSpec('moses', 'corpus', load_moses, lambda root: _existing(moses_path(root))))
+_register(DatasetSpec('moses', load_moses, lambda root: _existing(moses_path(root))))
 def _load_ogb_node(name: str, root=None, *, limit=None, download=None, num_workers=None,
                    progress=True, **options) -> DatasetBundle:
     del num_workers
@@ -131,16 +123,16 @@ def _load_npz(name: str, root=None, *, limit=None, download=None, num_workers=No
 
 
 for _name in ogb_mol_names():
-    _register(DatasetSpec(_name, 'ogb', functools.partial(_load_ogb, _name),
+    _register(DatasetSpec(_name, functools.partial(_load_ogb, _name),
                           functools.partial(find_ogb_dir, _name)))
 for _name in ogb_node_names():
-    _register(DatasetSpec(_name, 'ogb-node', functools.partial(_load_ogb_node, _name),
+    _register(DatasetSpec(_name, functools.partial(_load_ogb_node, _name),
                           functools.partial(find_ogb_node_dir, _name)))
 for _name in PLANETOID_NAMES:
-    _register(DatasetSpec(_name, 'planetoid', functools.partial(_load_planetoid, _name),
+    _register(DatasetSpec(_name, functools.partial(_load_planetoid, _name),
                           functools.partial(find_planetoid, _name)))
 for _name in NPZ_DATASETS:
-    _register(DatasetSpec(_name, 'pyg-node', functools.partial(_load_npz, _name),
+    _register(DatasetSpec(_name, functools.partial(_load_npz, _name),
                           functools.partial(find_npz, _name)))
 del _name
 

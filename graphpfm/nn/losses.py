@@ -2,13 +2,9 @@ r"""Losses of self-supervised graph learning, as pure functions of embeddings or
 
 * :func:`nt_xent`: the normalised temperature-scaled cross-entropy (InfoNCE) of SimCLR, used by
   GraphCL, SimGRACE and GRACE.
-* :func:`jsd_loss`: the Jensen-Shannon mutual-information estimator of InfoGraph / DGI-style
-  local-global objectives.
 * :func:`sce_loss`: GraphMAE's scaled cosine error.
 """
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -66,32 +62,6 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5, *,
     if symmetric:
         loss = 0.5 * (loss + anchored(z2, z1))
     return loss
-
-
-def jsd_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
-    r"""Negative Jensen-Shannon mutual-information estimate from `"Learning Deep
-    Representations by Mutual Information Estimation and Maximization"
-    <https://arxiv.org/abs/1808.06670>`_ (the ``'JSD'`` measure of InfoGraph and GraphCL's
-    unsupervised code):
-
-    .. math::
-        \mathcal{L} = \mathbb{E}_{neg}\left[\mathrm{softplus}(-s) + s - \log 2\right]
-        - \mathbb{E}_{pos}\left[\log 2 - \mathrm{softplus}(-s)\right],
-
-    where :math:`s` are discriminator scores (logits). Equivalent, up to the constant
-    :math:`2 \log 2`, to binary cross-entropy of positives against negatives, each averaged
-    over its own count.
-
-    Args:
-        pos_scores (Tensor): scores of positive pairs (any shape).
-        neg_scores (Tensor): scores of negative pairs (any shape).
-    """
-    if pos_scores.numel() == 0 or neg_scores.numel() == 0:
-        raise ValueError('jsd_loss needs at least one positive and one negative score')
-    log2 = math.log(2.0)
-    e_pos = (log2 - F.softplus(-pos_scores)).mean()
-    e_neg = (F.softplus(-neg_scores) + neg_scores - log2).mean()
-    return e_neg - e_pos
 
 
 def sce_loss(pred: Tensor, target: Tensor, gamma: float = 1.0) -> Tensor:
