@@ -20,8 +20,6 @@ graph's nodes (full batch or :class:`NeighborLoader` mini-batches), and ``probe`
     graphpfm.Trainer(graphpfm.build_objective('graphmae', encoder)).fit(cora.dataset)
     print(graphpfm.probe(cora, lambda seed: encoder, seeds=[0, 1, 2]))
 """
-__version__ = '0.1.0'
-
 from .data import GraphLoader, GraphStore, NeighborLoader  # noqa: E402
 from .datasets import (  # noqa: E402
                        DATASETS,
@@ -53,6 +51,7 @@ from .objectives import OBJECTIVES, Objective, ObjectiveOutput, build_objective 
 from .pretrained import available_pretrained, from_pretrained  # noqa: E402
 from .train import TrainConfig, Trainer, load_checkpoint, load_encoder, save_checkpoint  # noqa: E402
 from .utils import tune_malloc  # noqa: E402  (for applications; never called on import)
+from .version import __version__  # noqa: E402
 
 __all__ = [
     '__version__', 'GraphStore', 'GraphLoader', 'NeighborLoader', 'DATASETS', 'DatasetBundle',

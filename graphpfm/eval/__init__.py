@@ -1,4 +1,5 @@
 """Downstream evaluation: fine-tuning, linear probing, OGB-style evaluators, comparison tables."""
+from ..nn.losses import loss_for_task, masked_bce_with_logits, masked_cross_entropy, masked_mse
 from .compare import compare, format_table
 from .evaluator import METRICS, Evaluator, higher_is_better, single_class_tasks
 from .finetune import (
@@ -9,7 +10,6 @@ from .finetune import (
                        finetune,
                        select_best_epoch,
 )
-from .losses import loss_for_task, masked_bce_with_logits, masked_cross_entropy, masked_mse
 from .node_evaluator import NodeEvaluator
 from .node_finetune import NodePredictor, finetune_nodes
 from .probe import (

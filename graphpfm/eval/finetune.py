@@ -15,9 +15,9 @@ from torch_geometric import seed_everything
 
 from ..data.loader import GraphLoader
 from ..nn.heads import POOLS, GraphPredictor
+from ..nn.losses import loss_for_task
 from ..train.trainer import host_group, skip_small_batch
 from .evaluator import Evaluator
-from .losses import loss_for_task
 
 logger = logging.getLogger(__name__)
 

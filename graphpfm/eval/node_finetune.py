@@ -12,6 +12,7 @@ from torch_geometric import seed_everything
 from torch_geometric.data import Data
 
 from ..data.neighbor_loader import NeighborLoader
+from ..nn.losses import loss_for_task
 from ..train.trainer import DEFAULT_NUM_NEIGHBORS, encoder_num_layers, resolve_node_batching
 from .finetune import (
     FinetuneConfig,
@@ -22,7 +23,6 @@ from .finetune import (
     run_epochs,
     run_seeds,
 )
-from .losses import loss_for_task
 from .probe import _labels, embed_nodes
 
 logger = logging.getLogger(__name__)

@@ -1,14 +1,8 @@
 """Pretraining objectives, one file each, all registered in :data:`OBJECTIVES`."""
 from .attr_masking import AttrMasking
-from .base import (
-                   OBJECTIVES,
-                   Objective,
-                   ObjectiveOutput,
-                   build_objective,
-                   required_targets,
-                   seed_count,
-)
+from .base import OBJECTIVES, Objective, ObjectiveOutput, seed_count
 from .bgrl import BGRL
+from .build import build_objective, required_targets
 from .combined import Combined
 from .context_pred import ContextPred
 from .descriptor_pred import DescriptorPred

@@ -125,26 +125,3 @@ def seed_count(batch: Data) -> int:
         raise ValueError(f'batch_size must count the seed nodes, between 1 and the {num_nodes} '
                          f'nodes of the mini-batch, got {k}')
     return k
-
-
-def required_targets(name: str) -> list[str]:
-    """The RDKit targets the objective ``name`` (or each part of a ``+`` combination) needs,
-    in first-use order (see :meth:`Objective.required_targets`)."""
-    needed: list[str] = []
-    for part in name.split('+'):
-        needed += [t for t in OBJECTIVES.get(part).required_targets() if t not in needed]
-    return needed
-
-
-def build_objective(name: str, encoder: Encoder, **kwargs: Any) -> Objective:
-    r"""Build the registered objective ``name`` around ``encoder`` (errors list valid names).
-
-    A name joining registered names with ``+`` (``'attr_masking+edge_pred'``) builds a
-    :class:`~graphpfm.objectives.Combined` objective whose parts share ``encoder``; its
-    keyword arguments are ``weights=[...]`` and ``options={part: {...}}``, so that
-    ``build_objective(**objective.config())``-style round trips work for both kinds.
-    """
-    if '+' in name:
-        from .combined import Combined
-        return Combined(encoder, name.split('+'), **kwargs)
-    return OBJECTIVES.build(name, encoder, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..nn.losses import masked_mse
+from ..nn.losses import finite_mse
 from .base import OBJECTIVES, ObjectiveOutput
 from .graph_targets import GraphTargetPrediction
 
@@ -30,6 +30,6 @@ class DescriptorPred(GraphTargetPrediction):
     target = 'descriptors'
 
     def loss(self, pred: Tensor, target: Tensor, ok: Tensor | None) -> ObjectiveOutput:
-        loss = masked_mse(pred, target)
+        loss = finite_mse(pred, target)
         observed = torch.isfinite(target)
         return ObjectiveOutput(loss, {'observed': observed.float().mean()})

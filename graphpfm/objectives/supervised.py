@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import Data
 
-from ..eval.losses import masked_bce_with_logits
 from ..nn.encoders.base import Encoder
 from ..nn.heads import resolve_pool
+from ..nn.losses import masked_bce_with_logits
 from .base import OBJECTIVES, Objective, ObjectiveOutput
 
 
@@ -22,7 +22,7 @@ class Supervised(Objective):
         \mathrm{BCE}(z_{gt}, y_{gt})
 
     over the observed labels :math:`\Omega` only (NaN in ``batch.y`` marks a missing label;
-    see :func:`~graphpfm.eval.losses.masked_bce_with_logits`). Used as the second stage after
+    see :func:`~graphpfm.nn.losses.masked_bce_with_logits`). Used as the second stage after
     node-level self-supervision (``graphpfm pretrain --init stage1.pt --objective
     supervised``), where the reference used ChEMBL and here any labelled binary dataset
     (e.g. ``ogbg-moltoxcast``) fits.

@@ -74,7 +74,7 @@ def save_checkpoint(path: str | os.PathLike, encoder: Encoder, *,
         history (list, optional): per-epoch logs.
         extra (dict, optional): anything else, plain values only.
     """
-    from .. import __version__
+    from ..version import __version__
     ckpt = {
         'format_version': CHECKPOINT_FORMAT_VERSION,
         'graphpfm_version': __version__,

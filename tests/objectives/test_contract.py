@@ -84,8 +84,8 @@ def _is_log_value(v) -> bool:
 
 
 #: host reads an objective's model path may make, outside its logs: the supervised loss
-#: checks whether any label is observed (graphpfm/eval/losses.py), a loss-path read
-LOSS_PATH_READS = {'supervised': {'graphpfm/eval/losses.py'}}
+#: checks whether any label is observed (graphpfm/nn/losses.py), a loss-path read
+LOSS_PATH_READS = {'supervised': {'graphpfm/nn/losses.py'}}
 
 
 @pytest.mark.parametrize('name,kind', CASES)

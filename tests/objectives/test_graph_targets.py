@@ -4,17 +4,17 @@ import torch
 
 from graphpfm.datasets import attach_targets
 from graphpfm.nn import build_encoder
-from graphpfm.nn.losses import masked_mse, row_masked_bce_with_logits
+from graphpfm.nn.losses import finite_mse, row_masked_bce_with_logits
 from graphpfm.objectives import build_objective, required_targets
 
 
-def test_masked_mse_by_hand_and_sign():
+def test_finite_mse_by_hand_and_sign():
     pred = torch.tensor([[1.0, 2.0], [0.0, 5.0]])
     target = torch.tensor([[0.0, float('nan')], [2.0, float('inf')]])
-    assert masked_mse(pred, target).item() == pytest.approx((1 + 4) / 2)
+    assert finite_mse(pred, target).item() == pytest.approx((1 + 4) / 2)
     closer = torch.tensor([[0.5, 2.0], [1.0, 5.0]])
-    assert masked_mse(closer, target) < masked_mse(pred, target)
-    nothing = masked_mse(pred.requires_grad_(), torch.full((2, 2), float('nan')))
+    assert finite_mse(closer, target) < finite_mse(pred, target)
+    nothing = finite_mse(pred.requires_grad_(), torch.full((2, 2), float('nan')))
     assert nothing.item() == 0.0 and nothing.requires_grad
 
 
@@ -41,12 +41,12 @@ def _objective(name, **kw):
     return build_objective(name, build_encoder('gin', num_layers=2, hidden_channels=16), **kw)
 
 
-def test_descriptor_loss_is_the_masked_mse_of_the_head(target_batch):
+def test_descriptor_loss_is_the_finite_mse_of_the_head(target_batch):
     obj = _objective('descriptor_pred').eval()
     assert torch.isnan(target_batch.descriptors).any()  # columns constant on 16 molecules
     out = obj(target_batch)
     g = obj._pool(obj.encode(target_batch), target_batch.batch, size=target_batch.num_graphs)
-    want = masked_mse(obj.head(g), target_batch.descriptors)
+    want = finite_mse(obj.head(g), target_batch.descriptors)
     assert torch.isfinite(out.loss) and out.loss.item() == pytest.approx(want.item(), rel=1e-6)
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from graphpfm.eval.losses import (
+from graphpfm.nn.losses import (
     loss_for_task,
     masked_bce_with_logits,
     masked_cross_entropy,
