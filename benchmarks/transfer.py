@@ -104,6 +104,8 @@ class Protocol:
         self.objectives = resolve_objectives(self.objectives)
 
     def pretrain_key(self, arm: str) -> dict[str, Any]:
+        if is_given_checkpoint(arm):  # a shipped model or checkpoint file: its bytes
+            return {'checkpoint': given_checkpoint_digest(arm)}
         keys = ['encoder', 'num_layers', 'hidden_channels', 'jk', 'pretrain_batch_size',
                 'pretrain_lr', 'pretrain_seed']
         d = {k: getattr(self, k) for k in keys}
@@ -169,6 +171,31 @@ PROFILES: dict[str, dict[str, Any]] = {
                      hidden_channels=64, corpus_limit=50_000, pretrain_epochs=4,
                      supervised_epochs=20, finetune_epochs=8),
 }
+
+
+#: prefix of an arm that fine-tunes a given encoder instead of pretraining one:
+#: ``pretrained:<shipped model name or checkpoint path>``
+GIVEN = 'pretrained:'
+
+
+def is_given_checkpoint(arm: str) -> bool:
+    """Whether ``arm`` names a given checkpoint (``pretrained:<name or path>``)."""
+    return arm.startswith(GIVEN)
+
+
+def given_checkpoint(arm: str) -> Path:
+    """The checkpoint file of a ``pretrained:<name or path>`` arm (a shipped model's name or
+    a file; neither is an error naming both)."""
+    from graphpfm.pretrained import resolve_checkpoint
+    try:
+        return resolve_checkpoint(arm[len(GIVEN):])
+    except FileNotFoundError as exc:
+        raise SystemExit(f'error: arm {arm}: {exc}') from None
+
+
+def given_checkpoint_digest(arm: str) -> str:
+    """SHA-256 of a given checkpoint's bytes (its identity in the protocol)."""
+    return hashlib.sha256(given_checkpoint(arm).read_bytes()).hexdigest()
 
 
 def graph_objectives() -> list[str]:
@@ -441,6 +468,17 @@ def plan(proto: Protocol, root: str | None) -> tuple[list[str], list[str]]:
     from graphpfm.datasets import available_datasets
     from graphpfm.objectives import OBJECTIVES
     for objective in proto.objectives:
+        if is_given_checkpoint(objective):
+            from graphpfm.train import load_checkpoint
+            spec = load_checkpoint(given_checkpoint(objective))['encoder']
+            want = {'num_layers': proto.num_layers, 'hidden_channels': proto.hidden_channels,
+                    'jk': proto.jk}
+            got = {k: spec['kwargs'].get(k) for k in want}
+            if spec['name'] != proto.encoder or got != want:
+                raise SystemExit(f"error: arm {objective} holds a {spec['name']} {got} encoder; "
+                                 f'the protocol (and its scratch arm) is {proto.encoder} {want}: '
+                                 'give --num-layers/--hidden-channels to match')
+            continue
         for part in objective.split('+'):
             if part not in OBJECTIVES:
                 raise SystemExit(f"error: unknown objective '{part}'; valid: "
@@ -499,6 +537,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     # Phase 1: pretraining (skipped where the checkpoint of the same protocol exists).
     todo = []
     for arm in arms[1:]:
+        if is_given_checkpoint(arm):
+            continue
         key = proto.pretrain_key(arm)
         h = protocol_hash(key)
         adir = out / 'pretrain' / arm.replace('+', '_plus_')
@@ -532,7 +572,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     overlaps: dict[tuple[str, Any], dict[str, dict[str, int]]] = {}
     for arm in arms[1:]:
         adir = out / 'pretrain' / arm.replace('+', '_plus_')
-        if (adir / 'model_card.json').is_file():
+        if is_given_checkpoint(arm) or (adir / 'model_card.json').is_file():
             continue
         key = proto.pretrain_key(arm)
         ck = (key['corpus'], key.get('limit'))
@@ -558,8 +598,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
                 if (arm, dataset, seed) in done_keys:
                     continue
                 key = proto.finetune_key(arm)
-                ckpt = None if arm == SCRATCH else str(
-                    out / 'pretrain' / arm.replace('+', '_plus_') / 'checkpoint.pt')
+                ckpt = (None if arm == SCRATCH else str(given_checkpoint(arm))
+                        if is_given_checkpoint(arm) else
+                        str(out / 'pretrain' / arm.replace('+', '_plus_') / 'checkpoint.pt'))
                 tasks.append({'protocol': pdict, 'arm': arm, 'dataset': dataset, 'seed': seed,
                               'key': key, 'hash': protocol_hash(key), 'checkpoint': ckpt,
                               'root': root, 'device': args.device, 'git_commit': commit})
@@ -1097,6 +1138,9 @@ def estimate(proto: Protocol, sizes: dict[str, int], jobs: int = 2,
     pre: dict[str, float] = {}
     uncalibrated: list[str] = []
     for arm in proto.objectives:
+        if is_given_checkpoint(arm):  # fine-tuned as given: nothing to pretrain
+            pre[arm] = 0.0
+            continue
         ms, missing = pretrain_rate(costs, arm)
         if missing:
             uncalibrated.append(arm)
@@ -1117,7 +1161,8 @@ def estimate(proto: Protocol, sizes: dict[str, int], jobs: int = 2,
     fine = {d: len(arms) * len(proto.seeds) * c for d, c in run_cost.items()}
     # seed-major, dataset, arm: the order of run_benchmark
     order = [run_cost[d] for _ in proto.seeds for d in sizes for _ in arms]
-    moses_arms = [a for a in proto.objectives if a != 'supervised']
+    moses_arms = [a for a in proto.objectives
+                  if a != 'supervised' and not is_given_checkpoint(a)]
     downstream = sum(MOLECULE_SIZES.get(d, (n / 0.8, n))[0] for d, n in sizes.items())
     cards = 0.0
     if moses_arms:

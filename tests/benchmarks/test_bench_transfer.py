@@ -521,3 +521,31 @@ def test_report_paired_differences_count_the_pairs(transfer, tmp_path):
                seeds=(0, 1, 2))
     table = transfer.report(tmp_path, partial=True).splitlines()
     assert table[7].endswith('| — (no pairs) | — (no pairs) |')
+
+
+def test_a_given_checkpoint_is_fine_tuned_as_an_arm_beside_scratch(tmp_path, data_root):
+    """``pretrained:<file or shipped name>`` arms skip pretraining, are identified by their
+    bytes, and must have the protocol's architecture (scratch is their twin)."""
+    import torch
+
+    from graphpfm.nn import build_encoder
+    from graphpfm.train import save_checkpoint
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'given.pt'
+    save_checkpoint(ckpt, build_encoder('gin', num_layers=2, hidden_channels=16))
+    out = tmp_path / 'run'
+    res = _run(out, '--root', str(data_root), '--objectives', f'pretrained:{ckpt}')
+    assert res.returncode == 0, res.stderr[-3000:]
+    records = [json.loads(line) for line in (out / 'records.jsonl').read_text().splitlines()]
+    assert sorted(r['arm'] for r in records) == [f'pretrained:{ckpt}', 'scratch']
+    given = next(r for r in records if r['arm'] != 'scratch')
+    assert given['checkpoint'] == str(ckpt) and not (out / 'pretrain').exists()
+    import hashlib
+    assert given['protocol']['pretrain'] == {
+        'checkpoint': hashlib.sha256(ckpt.read_bytes()).hexdigest()}
+    wide = tmp_path / 'wide.pt'
+    save_checkpoint(wide, build_encoder('gin', num_layers=2, hidden_channels=32))
+    res = _run(tmp_path / 'other', '--root', str(data_root), '--objectives', f'pretrained:{wide}')
+    assert res.returncode != 0 and "'hidden_channels': 32" in res.stderr
+    res = _run(tmp_path / 'none', '--root', str(data_root), '--objectives', 'pretrained:nope')
+    assert res.returncode != 0 and 'neither a file nor a shipped pretrained model' in res.stderr
