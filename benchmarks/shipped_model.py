@@ -1,0 +1,160 @@
+"""Build the pretrained model that ships with graphpfm, and its model card.
+
+    # 1. pretrain (GIN 5 x 300 on MOSES's training molecules, bf16 where the CPU has AMX)
+    python -m benchmarks.shipped_model pretrain --name NAME --objective OBJECTIVE \\
+        --epochs N --amp bf16 --out runs/shipped/NAME
+    # 2. export it into graphpfm/pretrained/NAME.pt (float32; --half for float16 weights)
+    python -m benchmarks.shipped_model export --name NAME --run runs/shipped/NAME
+    # 3. its transfer table against scratch (the same recipe and seeds, paired intervals)
+    python -m benchmarks.transfer run --objectives pretrained:NAME --num-layers 5 \\
+        --hidden-channels 300 --datasets ogbg-molbbbp,... --seeds 5 --finetune-epochs E \\
+        --jobs 2 --threads 1 --out benchmarks/results/shipped-NAME
+    # 4. the model card, with that table
+    python -m benchmarks.shipped_model card --name NAME --run runs/shipped/NAME \\
+        --table benchmarks/results/shipped-NAME
+
+The objective is the best arm of the ``property`` transfer profile by mean validation score
+(never test). ``pretrain`` records the command, wall and CPU seconds, the hardware and the git
+commit in ``<out>/build.json``; ``card`` writes ``graphpfm/pretrained/NAME.md`` from the
+checkpoint, that record and the transfer report.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .transfer import cpu_seconds, git_commit, hardware, report
+
+#: MOSES's training split: the first 1,584,663 molecules of the corpus file
+MOSES_TRAIN = 1_584_663
+
+
+def pretrain(args: argparse.Namespace) -> Path:
+    """Pretrain through the command line; write ``build.json`` beside the checkpoint."""
+    import torch
+
+    from graphpfm.cli import run
+    out = Path(args.out)
+    argv = ['pretrain', '--dataset', args.dataset, '--limit', str(args.limit), '--objective',
+            args.objective, '--encoder', 'gin', '--num-layers', str(args.num_layers),
+            '--hidden-channels', str(args.hidden_channels), '--epochs', str(args.epochs),
+            '--batch-size', str(args.batch_size), '--lr', str(args.lr), '--seed', str(args.seed),
+            '--log-every', str(args.log_every), '--out', str(out), '--no-progress']
+    if args.amp:
+        argv += ['--amp', args.amp]
+    if args.root:
+        argv += ['--root', args.root]
+    start, cpu = time.perf_counter(), cpu_seconds()
+    ckpt = run(argv)
+    record = {'name': args.name, 'command': 'graphpfm ' + shlex.join(argv),
+              'wall_s': round(time.perf_counter() - start, 1),
+              'cpu_s': round(cpu_seconds() - cpu, 1), 'git_commit': git_commit(),
+              'hardware': hardware(torch.get_num_threads()),
+              'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
+    (out / 'build.json').write_text(json.dumps(record, indent=1) + '\n')
+    return ckpt
+
+
+def export(args: argparse.Namespace) -> Path:
+    """Export the run's checkpoint into the package (and a first card, so that the model is
+    listed and the transfer benchmark can name it)."""
+    from graphpfm.pretrained import PRETRAINED_DIR, export_pretrained
+    dest = PRETRAINED_DIR / f'{args.name}.pt'
+    export_pretrained(Path(args.run) / 'checkpoint.pt', dest, half=args.half)
+    size = dest.stat().st_size
+    if size > 10 * 2 ** 20:
+        raise SystemExit(f'error: {dest} is {size / 2 ** 20:.1f} MiB, over the 10 MiB a shipped '
+                         'model may take; export with --half')
+    card = dest.with_suffix('.md')
+    if not card.is_file():
+        card.write_text(card_text(args.name, Path(args.run), None))
+    sys.stdout.write(f'{dest} ({size / 2 ** 20:.1f} MiB)\n')
+    return dest
+
+
+def card_text(name: str, run: Path, table: Path | None) -> str:
+    """The model card of ``name`` from its run folder and, when given, its transfer run."""
+    from graphpfm.train import load_checkpoint
+    ckpt = load_checkpoint(run / 'checkpoint.pt')
+    build: dict[str, Any] = json.loads((run / 'build.json').read_text())
+    data, obj, enc = ckpt.get('data') or {}, ckpt['objective'], ckpt['encoder']
+    history = ckpt.get('history') or []
+    hw = build['hardware']
+    lines = [
+        f'# {name}', '',
+        f"A {enc['name']} encoder ({', '.join(f'{k}={v}' for k, v in enc['kwargs'].items())}) "
+        f"pretrained with `{obj['name']}` on {data.get('num_graphs')} molecules of "
+        f"{data.get('corpus')} (the first {data.get('limit')} records of "
+        f"`{Path(str(data.get('source', ''))).name}`: MOSES's training split).", '',
+        '```python', 'import graphpfm', f"encoder = graphpfm.from_pretrained('{name}')", '```',
+        f'On the command line: `graphpfm finetune --checkpoint {name} --dataset ...`.', '',
+        '## Training',
+        f"- objective: `{obj['name']}` {obj.get('kwargs', {})}",
+        f"- epochs: {len(history)}; batch size {ckpt['config'].get('batch_size')}; "
+        f"lr {ckpt['config'].get('lr')}; mixed precision: {ckpt['config'].get('amp')}",
+        f"- compute: {build['wall_s'] / 3600:.2f} h wall, {build['cpu_s'] / 3600:.2f} CPU-hours "
+        f"on {hw.get('cuda') or hw.get('processor') or hw.get('machine')} "
+        f"({hw.get('cpu_count')} cores, {hw.get('torch_threads')} torch threads)",
+        f"- commit: {build['git_commit']}; versions: {ckpt.get('versions')}",
+        f"- rebuild: `{build['command']}`, then `python -m benchmarks.shipped_model export "
+        f"--name {name} --run {run}`",
+        '- loss per epoch: ' + ', '.join(f"{h['loss']:.4f}" for h in history),
+    ]
+    if table is not None:
+        lines += ['', '## Downstream, against scratch',
+                  f'`python -m benchmarks.transfer report --out {table}` (the same fine-tuning '
+                  'recipe and seeds for both arms; test score at the best validation epoch):',
+                  '', report(table)]
+    return '\n'.join(lines) + '\n'
+
+
+def card(args: argparse.Namespace) -> Path:
+    from graphpfm.pretrained import PRETRAINED_DIR
+    dest = PRETRAINED_DIR / f'{args.name}.md'
+    dest.write_text(card_text(args.name, Path(args.run), Path(args.table) if args.table
+                              else None))
+    sys.stdout.write(dest.read_text())
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = p.add_subparsers(dest='cmd', required=True)
+    a = sub.add_parser('pretrain')
+    a.add_argument('--name', required=True)
+    a.add_argument('--objective', required=True)
+    a.add_argument('--epochs', type=int, required=True)
+    a.add_argument('--dataset', default='moses')
+    a.add_argument('--limit', type=int, default=MOSES_TRAIN)
+    a.add_argument('--num-layers', type=int, default=5)
+    a.add_argument('--hidden-channels', type=int, default=300)
+    a.add_argument('--batch-size', type=int, default=256)
+    a.add_argument('--lr', type=float, default=1e-3)
+    a.add_argument('--seed', type=int, default=0)
+    a.add_argument('--amp', default=None, choices=['bf16', 'fp16'])
+    a.add_argument('--log-every', type=int, default=100)
+    a.add_argument('--root', default=None)
+    a.add_argument('--out', required=True)
+    a.set_defaults(func=pretrain)
+    e = sub.add_parser('export')
+    e.add_argument('--name', required=True)
+    e.add_argument('--run', required=True)
+    e.add_argument('--half', action='store_true')
+    e.set_defaults(func=export)
+    c = sub.add_parser('card')
+    c.add_argument('--name', required=True)
+    c.add_argument('--run', required=True)
+    c.add_argument('--table', default=None)
+    c.set_defaults(func=card)
+    args = p.parse_args(argv)
+    args.func(args)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""The shipped-model builder end to end on a tiny run: pretrain, export, card."""
+import json
+
+import torch
+
+import graphpfm
+import graphpfm.pretrained as pretrained
+from benchmarks import shipped_model
+
+
+def test_pretrain_export_and_card(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, 'PRETRAINED_DIR', tmp_path / 'shipped')
+    (tmp_path / 'shipped').mkdir()
+    run = tmp_path / 'run'
+    shipped_model.main(['pretrain', '--name', 'tiny', '--objective', 'descriptor_pred',
+                        '--epochs', '1', '--dataset', 'embedded', '--limit', '48',
+                        '--num-layers', '2', '--hidden-channels', '16', '--batch-size', '16',
+                        '--log-every', '1', '--out', str(run)])
+    build = json.loads((run / 'build.json').read_text())
+    assert build['command'].startswith('graphpfm pretrain --dataset embedded --limit 48')
+    assert build['wall_s'] > 0 and build['cpu_s'] > 0
+    shipped_model.main(['export', '--name', 'tiny', '--run', str(run)])
+    assert graphpfm.available_pretrained() == {'tiny': tmp_path / 'shipped' / 'tiny.pt'}
+    enc = graphpfm.from_pretrained('tiny')
+    ref = graphpfm.load_encoder(run / 'checkpoint.pt')
+    for (k, a), (_, b) in zip(enc.state_dict().items(), ref.state_dict().items()):
+        assert torch.equal(a, b), k  # float32 export: the weights exactly
+    text = (tmp_path / 'shipped' / 'tiny.md').read_text()
+    assert '`descriptor_pred`' in text and 'graphpfm pretrain --dataset embedded' in text
+    assert "graphpfm.from_pretrained('tiny')" in text and 'loss per epoch: ' in text
