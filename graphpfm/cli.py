@@ -20,11 +20,29 @@ _PLAIN_TYPES = (bool, int, float, str)
 
 
 # ----------------------------------------------------------------------------- helpers
-def _summary(obj: Any) -> str:
-    """First paragraph of a docstring on one line, without reST link markup."""
+def plain_text(rst: str) -> str:
+    """reST markup as plain text: links keep their title, roles (``:class:`~a.B```,
+    ``:math:`x```) their text (the last dotted part after ``~``), literals lose their
+    backquotes, bold and emphasis their stars."""
     import re
-    text = (inspect.getdoc(obj) or '').split('\n\n')[0].replace('\n', ' ')
-    return re.sub(r'`"?([^`<]*?)"?\s*<[^>]+>`_', r'\1', text)
+    text = re.sub(r'`"?([^`<]*?)"?\s*<[^>]+>`_', r'"\1"', rst)
+    text = re.sub(r':[a-z]+:`~?([^`]*?)`', lambda m: m.group(1).rsplit('.', 1)[-1]
+                  if m.group(0).split('`')[1].startswith('~') else m.group(1), text)
+    text = re.sub(r'``([^`]*)``', r'\1', text)
+    text = re.sub(r'\*\*([^*]+)\*\*|\*([^*]+)\*', lambda m: m.group(1) or m.group(2), text)
+    return re.sub(r'\s+', ' ', text).strip()
+
+
+def _summary(obj: Any) -> str:
+    """The first sentence of a docstring, as plain text on one line (a sentence ends at a
+    full stop or colon outside quotes)."""
+    text = plain_text((inspect.getdoc(obj) or '').split('\n\n')[0])
+    quoted = False
+    for i, c in enumerate(text):
+        quoted ^= c == '"'
+        if not quoted and c in '.:' and (i + 1 == len(text) or text[i + 1] == ' '):
+            return text[:i] + '.'
+    return text
 
 
 def _objective_options() -> dict[str, dict[str, Any]]:
@@ -928,7 +946,9 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
     options = _objective_options()
     for name in OBJECTIVES.names():
         opts = ', '.join(f'{o}={p[name]!r}' for o, p in sorted(options.items()) if name in p)
-        print(f'  {name:16s} {_summary(OBJECTIVES.get(name))}\n  {"":16s} options: {opts}')
+        level = OBJECTIVES.get(name).level
+        print(f'  {name:16s} [{level}] {_summary(OBJECTIVES.get(name))}\n'
+              f'  {"":16s} options: {opts or "none"}')
     print("  combinations: join names with '+' (e.g. --objective attr_masking+context_pred "
           '--objective-weights 1,0.5): one shared encoder, weighted sum of the losses')
     print('encoders:')

@@ -162,3 +162,22 @@ def test_pretrain_property_prediction_loads_its_targets(corpus, tmp_path, data_r
         run(['pretrain', '--dataset', 'Cora', '--root', str(data_root), '--epochs', '1',
              '--objective', 'motif_pred', '--encoder', 'gcn', '--out', str(tmp_path / 'c'),
              *TINY])
+
+
+def test_list_speaks_plain_text_with_levels(capsys):
+    from graphpfm.cli import _summary, plain_text
+    rst = ('See `"KPGT: Knowledge-Guided" <https://x.org>`_ and :class:`~graphpfm.data.GraphStore`'
+           ', :math:`\\mathcal{L}`, ``batch.y`` and **bold** *it*.')
+    assert plain_text(rst) == ('See "KPGT: Knowledge-Guided" and GraphStore, \\mathcal{L}, '
+                               'batch.y and bold it.')
+
+    class Doc:
+        """Prediction as in `"KPGT: Knowledge" <https://x>`_: more.
+
+        Rest."""
+    assert _summary(Doc) == 'Prediction as in "KPGT: Knowledge".'
+    out = run(['list'])
+    text = capsys.readouterr().out
+    assert ':math:' not in text and ':class:' not in text and '``' not in text
+    assert '[graph]' in text and '[node]' in text
+    assert set(out['objectives']) >= {'grace', 'motif_pred'}
