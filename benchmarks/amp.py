@@ -26,7 +26,9 @@ precision, one epoch of :class:`~graphpfm.train.Trainer` over the first
 collation, :meth:`prepare`, :meth:`compute`, backward, Adam step; its milliseconds per step)
 and the **model step** alone (``compute`` + backward + Adam step on batches collated and
 prepared before the clock starts; the median of ``--model-steps`` steps). Reported: the
-medians over trials and the ratios float32 / bf16 of both. Objectives that need RDKit
+medians over trials and the ratios float32 / bf16 of both. Like the ``graphpfm`` command,
+the benchmark keeps freed memory for reuse (:func:`graphpfm.tune_malloc`;
+``GRAPHPFM_TUNE_MALLOC=0`` turns it off). Objectives that need RDKit
 targets get them (``load_dataset(..., targets=...)``); ``supervised`` trains on the labelled
 ``--labelled-dataset``. One JSON line per objective is appended to ``--out``.
 """
@@ -36,7 +38,6 @@ import argparse
 import copy
 import inspect
 import math
-import platform
 import statistics
 import time
 from typing import Any
@@ -50,6 +51,7 @@ from graphpfm.train.checkpoint import package_versions
 from graphpfm.train.trainer import autocast_context
 from graphpfm.utils import resolve_device
 
+from .ddp import hardware
 from .flops import git_sha
 from .node_probe import ARCHITECTURES, METHODS
 from .records import append_jsonl
@@ -61,7 +63,8 @@ PRECISIONS = (None, 'bf16')
 
 
 def step_ms(objective, batches, amp: str | None, steps: int,
-            device: torch.device = torch.device('cpu')) -> float:
+            device: torch.device | None = None) -> float:
+    device = device or torch.device('cpu')
     opt = torch.optim.Adam(objective.parameters(), lr=1e-3)
     gen = torch.Generator(device=device).manual_seed(0)
     times = []
@@ -80,6 +83,17 @@ def step_ms(objective, batches, amp: str | None, steps: int,
         if i >= 2:  # warm-up steps left out
             times.append(1000 * (time.perf_counter() - start))
     return statistics.median(times)
+
+
+def bf16_cpu_features() -> list[str]:
+    """The CPU's bfloat16 instruction sets among ``amx_bf16`` and ``avx512_bf16`` (Linux)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            flags = next((line.split(':', 1)[1].split() for line in f
+                          if line.startswith('flags')), [])
+    except OSError:
+        return []
+    return [flag for flag in ('amx_bf16', 'avx512_bf16') if flag in flags]
 
 
 def model_step_ms(objective, prepared, optimizer, amp: str | None, steps: int,
@@ -116,14 +130,17 @@ def loop_ms(objective, store, amp: str | None, batch_size: int, seed: int,
 
 def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
     """``--loop``: float32 against bf16 for the training loop of every chosen objective."""
+    from graphpfm.utils import tune_malloc
+    tuned = tune_malloc()  # as the graphpfm command does (GRAPHPFM_TUNE_MALLOC=0: off)
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = graph_objectives() if args.objectives == 'all' else args.objectives.split(',')
-    unknown = [n for n in names if n not in OBJECTIVES]
+    valid = graph_objectives()
+    names = valid if args.objectives == 'all' else args.objectives.split(',')
+    unknown = [n for n in names if n not in valid]
     if unknown:
-        raise SystemExit(f"unknown objective(s) {', '.join(unknown)}; valid options: all, "
-                         f"{', '.join(graph_objectives())}")
+        raise SystemExit(f"unknown or node-level objective(s) {', '.join(unknown)}; valid "
+                         f"options: all, {', '.join(valid)}")
     targets: list[str] = []
     for name in names:
         targets += [t for t in required_targets(name) if t not in targets]
@@ -157,7 +174,7 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
         warm = store.index_select(torch.arange(min(len(store), 2 * args.batch_size)))
         for amp, objective in objectives.items():  # warm-up: allocator, autocast, kernels
             loop_ms(objective, warm, amp, args.batch_size, 0, device)
-            model_step_ms(objective, prepared, optimizers[amp], amp, 2, device)
+            model_step_ms(objective, prepared, optimizers[amp], amp, len(prepared), device)
         loops: dict[Any, list[float]] = {amp: [] for amp in PRECISIONS}
         models: dict[Any, list[float]] = {amp: [] for amp in PRECISIONS}
         steps = 0
@@ -182,8 +199,9 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
                           'model_ms': {str(a): [round(v, 2) for v in models[a]]
                                        for a in models}},
                'model_steps': args.model_steps, 'device': str(device),
-               'device_name': device_name(device), 'cpu': platform.processor() or None,
-               'threads': torch.get_num_threads(), 'git_sha': git_sha(),
+               'device_name': device_name(device), 'hardware': hardware(),
+               'cpu_bf16': bf16_cpu_features(),
+               'threads': torch.get_num_threads(), 'tune_malloc': tuned, 'git_sha': git_sha(),
                'versions': package_versions()}
         rows.append(row)
         print(f"{name:16s} loop fp32 {loop[None]:7.1f} ms  bf16 {loop['bf16']:7.1f} ms  "
@@ -211,7 +229,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     p.add_argument('--num-layers', type=int, default=5, help='--loop: GIN layers')
     p.add_argument('--hidden-channels', type=int, default=300, help='--loop: GIN width')
     p.add_argument('--trials', type=int, default=3, help='--loop: alternating trials')
-    p.add_argument('--model-steps', type=int, default=6,
+    p.add_argument('--model-steps', type=int, default=8,
                    help='--loop: model steps per precision and trial')
     p.add_argument('--labelled-dataset', default='ogbg-moltoxcast',
                    help='--loop: the corpus of objectives that need labels (supervised)')

@@ -9,6 +9,7 @@ from torch_geometric.data import Data
 
 from ..nn.encoders.base import Encoder
 from ..nn.encoders.ogb_features import atom_feature_dims, bond_feature_dims
+from ..nn.precision import rowwise
 from ..transforms.mask_atoms import MaskAtoms, sample_per_graph
 from .base import OBJECTIVES, Objective, ObjectiveOutput
 
@@ -82,7 +83,7 @@ class AttrMasking(Objective):
             loss = F.mse_loss(self.atom_head(h[mask]), masked.masked_feature_target)
             return ObjectiveOutput(loss, {'feature_mse': loss.detach()})
         h = self.encode(masked)
-        logits = self.atom_head(h[masked.masked_atom_mask])
+        logits = rowwise(self.atom_head, h[masked.masked_atom_mask])  # bucketed in bf16
         loss = F.cross_entropy(logits, masked.masked_atom_label)
         logs = {'atom_loss': loss.detach(),
                 'atom_acc': (logits.argmax(-1) == masked.masked_atom_label).float().mean()}

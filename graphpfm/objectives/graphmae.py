@@ -15,6 +15,7 @@ from ..nn.encoders.basic_gnn import GAT_INITS, dgl_gat_init_
 from ..nn.encoders.mol_gin import MolGINConv
 from ..nn.encoders.ogb_features import atom_feature_dims, atom_mask_token
 from ..nn.losses import sce_loss
+from ..nn.precision import rowwise
 from ..transforms.mask_atoms import sample_per_graph
 from .base import OBJECTIVES, Objective, ObjectiveOutput
 
@@ -308,7 +309,7 @@ class GraphMAE(Objective):
                          batch=getattr(masked, 'batch', None))
         if not getattr(self.encoder, 'act_last', False):  # chem/'s PReLU, unless the
             h = self.activation(h)  # encoder already ends in an activation (node-level GraphMAE)
-        rep = self.encoder_to_decoder(h)
+        rep = rowwise(self.encoder_to_decoder, h)  # bf16 on the CPU: bucketed row counts
         rep = rep.masked_fill(mask.unsqueeze(1), 0.0)  # re-mask
         if self.decoder_dropout:  # GraphMAE's decoder drops its input (its feat_drop)
             rep = F.dropout(rep, self.decoder_dropout, self.training)

@@ -1,11 +1,12 @@
 """MolGINConv's sparse neighbourhood sum (EdgeIndex @ h + bond token counts @ table) against
-PyG's message passing (gather, add the bond embedding, scatter), which it replaces."""
+PyG's message passing (gather, add the bond embedding, scatter), which it replaces, in float64
+and in bfloat16 (CSRSum, autocast)."""
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
 from graphpfm.nn import build_encoder
-from graphpfm.nn.encoders.mol_gin import MolGINConv, neighbour_structure
+from graphpfm.nn.encoders.mol_gin import MolGINConv, _sparse_sum, neighbour_structure
 from graphpfm.nn.encoders.ogb_features import BondEncoder
 
 
@@ -110,15 +111,78 @@ def test_structure_is_the_adjacency_and_the_bond_counts():
     assert neighbour_structure(edge_index, 4)[1] is None
 
 
-def test_conv_falls_back_under_bfloat16():
-    """Reduced precision inputs take PyG's message passing (sparse CSR products are float32/64
-    only here), with the same result as float32 up to bf16 rounding."""
+def test_csr_sum_in_bfloat16_adds_in_float32_and_rounds_once(mol_store):
+    """The bfloat16 sum (a duplicate edge, a lone atom) and its backward ``A.T @ grad``
+    against float64 on the same bfloat16 inputs: off by one rounding to bfloat16 at most."""
+    batch = _batch(mol_store)
+    n = batch.num_nodes
+    adj, _ = neighbour_structure(batch.edge_index, n)
+    dense = torch.zeros(n, n, dtype=torch.float64)
+    dense.index_put_((batch.edge_index[1], batch.edge_index[0]),
+                     torch.ones(batch.num_edges, dtype=torch.float64), accumulate=True)
+    torch.manual_seed(0)
+    x = (10 * torch.randn(n, 7)).bfloat16().requires_grad_()
+    grad = torch.randn(n, 7).bfloat16()
+    out = _sparse_sum(adj, x)
+    out.backward(grad)
+    assert out.dtype == x.grad.dtype == torch.bfloat16
+    for got, want in ((out, dense @ x.detach().double()), (x.grad, dense.T @ grad.double())):
+        assert (got.double() - want).abs().le(2 ** -8 * want.abs() + 1e-6).all()
+
+
+def test_bfloat16_conv_takes_the_sparse_sum(mol_store, monkeypatch):
+    """A bfloat16 layer on the CPU never calls message passing, and agrees with it (and with
+    float32) up to bfloat16 rounding."""
+    batch = _batch(mol_store)
     torch.manual_seed(0)
     conv = MolGINConv(8)
-    h = torch.randn(5, 8)
-    edge_index = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
-    attr = torch.zeros(4, 3, dtype=torch.long)
-    want = conv(h, edge_index, attr)
-    got = conv.to(torch.bfloat16)(h.bfloat16(), edge_index, attr)
+    h = torch.randn(batch.num_nodes, 8)
+    want = conv(h, batch.edge_index, batch.edge_attr).detach()
+    conv = conv.to(torch.bfloat16)
+    conv.sparse_aggregation = False
+    passed = conv(h.bfloat16(), batch.edge_index, batch.edge_attr).float()
+    conv.sparse_aggregation = True
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('message passing called')
+    monkeypatch.setattr(conv, 'propagate', refuse)
+    got = conv(h.bfloat16(), batch.edge_index, batch.edge_attr)
     assert got.dtype == torch.bfloat16
-    assert torch.allclose(got.float(), want, atol=0.1)
+    scale = want.abs().max()
+    assert (got.float() - want).abs().max() < 0.02 * scale
+    assert (got.float() - passed).abs().max() < 0.02 * scale
+
+
+def _relative_error(got: dict, want: dict) -> float:
+    """``||got - want|| / ||want||`` over all gradients together."""
+    diff = torch.cat([(got[k] - want[k]).flatten() for k in want])
+    return (diff.norm() / torch.cat([g.flatten() for g in want.values()]).norm()).item()
+
+
+def test_autocast_encoder_runs_its_layers_in_bfloat16(mol_store):
+    """Under bfloat16 autocast every layer's MLP gets bfloat16 rows (padded to an even count
+    here, see ``row_padding``); outputs and parameter gradients are those of float32 up to
+    bfloat16 rounding, closer than message passing in bfloat16 gets (which adds its messages
+    in bfloat16); parameters and their gradients stay float32."""
+    batch = _batch(mol_store)
+    torch.manual_seed(0)
+    encoder = build_encoder('gin', num_layers=3, hidden_channels=16)
+    out32, grads32 = _run(encoder, batch, True, batch.x)
+    seen = []
+    for conv in encoder.convs:
+        conv.mlp.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    results = {}
+    for sparse in (True, False):
+        seen.clear()
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            results[sparse] = _run(encoder, batch, sparse, batch.x)
+        if sparse:
+            assert [h.dtype for h in seen] == [torch.bfloat16] * 3
+            assert all(h.size(0) == batch.num_nodes + batch.num_nodes % 2 for h in seen)
+    (out_s, grads_s), (_, grads_m) = results[True], results[False]
+    assert out_s.dtype == torch.bfloat16 and out_s.shape == out32.shape
+    assert (out_s.float() - out32).abs().max() < 0.05 * out32.abs().max()
+    assert all(g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads_s.values())
+    error = _relative_error(grads_s, grads32)
+    assert error < 0.1 and error < _relative_error(grads_m, grads32)
+    assert all(p.dtype == torch.float32 for p in encoder.parameters())

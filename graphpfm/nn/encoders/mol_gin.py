@@ -10,6 +10,7 @@ from torch import Tensor
 from torch_geometric import EdgeIndex
 from torch_geometric.nn import MessagePassing
 
+from ..precision import rowwise
 from .base import ENCODERS, Encoder
 from .ogb_features import AtomEncoder, BondEncoder, bond_self_loop_token
 
@@ -119,10 +120,12 @@ class MolGINConv(MessagePassing):
     ``token counts @ embedding table`` (:meth:`CategoricalEncoder.token_counts`), without
     materialising one message per edge: the same sum, up to float rounding, for 7 to 11% less
     CPU time per pretraining step for most objectives (``python -m benchmarks.aggregation``
-    measures both paths side by side). It falls back
-    to PyG's message passing under :func:`torch.compile` and for inputs other than float32/64,
-    or when :attr:`sparse_aggregation` is set to :obj:`False`. :class:`MolGIN` builds the sparse
-    structure once per forward pass for all its layers (:func:`neighbour_structure`).
+    measures both paths side by side). bfloat16 inputs on the CPU take it through
+    :class:`CSRSum`, their MLP on rows padded by :func:`~graphpfm.nn.precision.rowwise`. It
+    falls back to PyG's message passing under :func:`torch.compile`, for other inputs than
+    float32/64 and bfloat16 on the CPU, or when :attr:`sparse_aggregation` is set to
+    :obj:`False`. :class:`MolGIN` builds the sparse structure once per forward pass for all
+    its layers (:func:`neighbour_structure`).
 
     Args:
         channels (int): input and output width.
@@ -161,15 +164,18 @@ class MolGINConv(MessagePassing):
             adj, counts = structure
             out = _sparse_sum(adj, x)
             if bonds:
-                out = out + (counts @ self.bond_encoder.weight).to(out.dtype)
+                out = out + rowwise(self._bond_sum, counts).to(out.dtype)
         else:
             edge_emb = self.bond_encoder(edge_attr) if bonds else None
             out = self.propagate(edge_index, x=x, edge_emb=edge_emb,
                                  size=(x.size(0), x.size(0)))
         if self.bond_encoder is None:
-            return self.mlp(out + x)
+            return rowwise(self.mlp, out + x)
         # in the dtype of the sum (under autocast on the CPU: bfloat16)
-        return self.mlp(out + x + self.bond_encoder(self.self_loop_attr).to(out.dtype))
+        return rowwise(self.mlp, out + x + self.bond_encoder(self.self_loop_attr).to(out.dtype))
+
+    def _bond_sum(self, counts: Tensor) -> Tensor:
+        return counts @ self.bond_encoder.weight
 
     def message(self, x_j: Tensor, edge_emb: Tensor | None) -> Tensor:
         return x_j if edge_emb is None else x_j + edge_emb
@@ -186,6 +192,10 @@ class MolGIN(Encoder):
 
     Each layer: :class:`MolGINConv` -> batch norm -> ReLU (not after the last layer) -> dropout
     (-> ``+`` the layer's input, with ``residual``).
+
+    Under :func:`torch.autocast` to bfloat16 on the CPU the input embedding is cast once and
+    every layer runs in bfloat16 (:func:`autocast_dtype`), sparse sums included, so that no
+    activation goes back and forth between float32 and bfloat16; parameters stay float32.
 
     Two input kinds (:attr:`input_kind`):
 
