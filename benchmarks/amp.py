@@ -20,17 +20,18 @@ the clock stopped after the device has finished); ``--store`` reads the molecule
 
 Per objective, two copies with the same initial weights, one trained in float32 and one
 under bf16 autocast, side by side: trials alternate the two precisions (the first one
-swapping every trial), so background load falls on both alike. Each trial runs, per
-precision, one epoch of :class:`~graphpfm.train.Trainer` over the first
-``--num-molecules`` MOSES molecules (what :meth:`Trainer.fit` does per epoch: loader and
-collation, :meth:`prepare`, :meth:`compute`, backward, Adam step; its milliseconds per step)
-and the **model step** alone (``compute`` + backward + Adam step on batches collated and
-prepared before the clock starts; the median of ``--model-steps`` steps). Reported: the
-medians over trials and the ratios float32 / bf16 of both. Like the ``graphpfm`` command,
-the benchmark keeps freed memory for reuse (:func:`graphpfm.tune_malloc`;
-``GRAPHPFM_TUNE_MALLOC=0`` turns it off). Objectives that need RDKit
-targets get them (``load_dataset(..., targets=...)``); ``supervised`` trains on the labelled
-``--labelled-dataset``. One JSON line per objective is appended to ``--out``.
+swapping every trial), so background load falls on both alike. Every trial shuffles the
+corpus anew, and every objective with its own seeds (:func:`shuffle_seed`). Each trial runs,
+per precision, one epoch of :class:`~graphpfm.train.Trainer` over the first
+``--num-molecules`` MOSES molecules (what :meth:`Trainer.fit` does per epoch: loader and collation,
+:meth:`prepare`, :meth:`compute`, backward, Adam step; its milliseconds per step) and the
+**model step** alone (``compute`` + backward + Adam step on batches collated and prepared
+before the clock starts; the median of ``--model-steps`` steps). Reported: the medians over
+trials and the ratios float32 / bf16 of both. Like the ``graphpfm`` command, the benchmark
+keeps freed memory for reuse (:func:`graphpfm.tune_malloc`; ``GRAPHPFM_TUNE_MALLOC=0`` turns
+it off). Objectives that need RDKit targets get them (``load_dataset(..., targets=...)``);
+``supervised`` trains on the labelled ``--labelled-dataset``. One JSON line per objective is
+appended to ``--out``.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ import inspect
 import math
 import statistics
 import time
+import zlib
 from typing import Any
 
 import torch
@@ -83,6 +85,13 @@ def step_ms(objective, batches, amp: str | None, steps: int,
         if i >= 2:  # warm-up steps left out
             times.append(1000 * (time.perf_counter() - start))
     return statistics.median(times)
+
+
+def shuffle_seed(name: str, trial: int) -> int:
+    """The loop's seed (its shuffle) in ``trial`` for objective ``name``: its own for every
+    objective, so that no objective meets the batch shapes of another, whose compiled bf16
+    kernels one process keeps (a real run draws new batches every epoch)."""
+    return zlib.crc32(name.encode()) % 100_000 * 100 + trial
 
 
 def bf16_cpu_features() -> list[str]:
@@ -178,10 +187,11 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
         loops: dict[Any, list[float]] = {amp: [] for amp in PRECISIONS}
         models: dict[Any, list[float]] = {amp: [] for amp in PRECISIONS}
         steps = 0
-        for t in range(args.trials):
+        seeds = [shuffle_seed(name, t) for t in range(args.trials)]
+        for t, seed in enumerate(seeds):
             order = PRECISIONS if t % 2 == 0 else PRECISIONS[::-1]
             for amp in order:
-                ms, steps = loop_ms(objectives[amp], store, amp, args.batch_size, t, device)
+                ms, steps = loop_ms(objectives[amp], store, amp, args.batch_size, seed, device)
                 loops[amp].append(ms)
             for amp in order[::-1]:
                 models[amp].append(statistics.median(model_step_ms(
@@ -198,7 +208,7 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
                'trials': {'loop_ms': {str(a): [round(v, 2) for v in loops[a]] for a in loops},
                           'model_ms': {str(a): [round(v, 2) for v in models[a]]
                                        for a in models}},
-               'model_steps': args.model_steps, 'device': str(device),
+               'model_steps': args.model_steps, 'seeds': seeds, 'device': str(device),
                'device_name': device_name(device), 'hardware': hardware(),
                'cpu_bf16': bf16_cpu_features(),
                'threads': torch.get_num_threads(), 'tune_malloc': tuned, 'git_sha': git_sha(),
