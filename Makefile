@@ -22,6 +22,8 @@ quickstart: $(VENV)/.installed
 	$(VENV)/bin/graphpfm quickstart
 
 test: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 clean:

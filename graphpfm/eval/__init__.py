@@ -1,15 +1,9 @@
 """Downstream evaluation: fine-tuning, linear probing, OGB-style evaluators, comparison tables."""
 from ..nn.losses import loss_for_task, masked_bce_with_logits, masked_cross_entropy, masked_mse
 from .compare import compare, format_table
+from .entry import finetune
 from .evaluator import METRICS, Evaluator, higher_is_better, single_class_tasks
-from .finetune import (
-                       MODES,
-                       FinetuneConfig,
-                       FinetuneResult,
-                       build_optimizer,
-                       finetune,
-                       select_best_epoch,
-)
+from .finetune import MODES, FinetuneConfig, FinetuneResult, build_optimizer, select_best_epoch
 from .node_evaluator import NodeEvaluator
 from .node_finetune import NodePredictor, finetune_nodes
 from .probe import (

@@ -7,8 +7,9 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from .entry import finetune
 from .evaluator import higher_is_better
-from .finetune import FinetuneConfig, FinetuneResult, finetune
+from .finetune import FinetuneConfig, FinetuneResult
 
 logger = logging.getLogger(__name__)
 

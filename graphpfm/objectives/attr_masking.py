@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
 
+from ..data.ogb_features import atom_feature_dims, bond_feature_dims
 from ..nn.encoders.base import Encoder
-from ..nn.encoders.ogb_features import atom_feature_dims, bond_feature_dims
 from ..nn.precision import rowwise
 from ..transforms.mask_atoms import MaskAtoms, sample_per_graph
 from .base import OBJECTIVES, Objective, ObjectiveOutput

@@ -10,10 +10,10 @@ from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv, GINConv
 from torch_geometric.utils import add_self_loops, remove_self_loops, softmax
 
+from ..data.ogb_features import atom_feature_dims, atom_mask_token
 from ..nn.encoders.base import Encoder
 from ..nn.encoders.basic_gnn import GAT_INITS, dgl_gat_init_
 from ..nn.encoders.mol_gin import MolGINConv
-from ..nn.encoders.ogb_features import atom_feature_dims, atom_mask_token
 from ..nn.losses import sce_loss
 from ..nn.precision import rowwise
 from ..transforms.mask_atoms import sample_per_graph

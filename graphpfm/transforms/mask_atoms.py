@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-from ..nn.encoders.ogb_features import atom_mask_token, bond_mask_token
+from ..data.ogb_features import atom_mask_token, bond_mask_token
 
 
 def sample_per_graph(batch_vec: Tensor, num_graphs: int, rate: float, min_count: int = 1,

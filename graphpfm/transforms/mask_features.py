@@ -6,7 +6,7 @@ import copy
 import torch
 from torch_geometric.data import Data
 
-from ..nn.encoders.ogb_features import atom_feature_dims, atom_mask_token
+from ..data.ogb_features import atom_feature_dims, atom_mask_token
 from .batch_ops import check_rate, graph_layout, sample_count_per_graph
 
 MODES = ('token', 'zeros', 'noise')
@@ -21,7 +21,7 @@ class MaskFeatures:
 
     * ``'token'``: categorical OGB atom features (long ``[N, 9]``) become the atom
       ``[MASK]`` token of every column
-      (:func:`~graphpfm.nn.encoders.ogb_features.atom_mask_token`);
+      (:func:`~graphpfm.data.ogb_features.atom_mask_token`);
     * ``'zeros'``: float features become zeros;
     * ``'noise'``: float features become standard Gaussian noise (the semi-supervised
       GraphCL code draws :math:`\mathcal{N}(0.5, 0.5^2)`; standardised features suit

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from ..nn.encoders.ogb_features import bond_feature_dims
+from ..data.ogb_features import bond_feature_dims
 from .batch_ops import check_rate, graph_layout, replace_edges, sample_count_per_graph
 from .negative_edges import num_non_edges, sample_negative_edges
 

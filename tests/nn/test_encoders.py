@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from graphpfm.data.ogb_features import atom_feature_dims
 from graphpfm.nn import ENCODERS, build_encoder
-from graphpfm.nn.encoders.ogb_features import AtomEncoder, atom_feature_dims
+from graphpfm.nn.encoders.ogb_features import AtomEncoder
 
 
 def _run(enc, b):

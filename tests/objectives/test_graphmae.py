@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Batch, Data
 
+from graphpfm.data.ogb_features import atom_feature_dims, atom_mask_token
 from graphpfm.nn import Encoder, build_encoder
-from graphpfm.nn.encoders.ogb_features import atom_feature_dims, atom_mask_token
 from graphpfm.nn.losses import sce_loss
 from graphpfm.objectives import GraphMAE, build_objective
 

@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import connected_components
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_add_pool, global_mean_pool
 
-from graphpfm.nn.encoders.ogb_features import atom_mask_token, bond_feature_dims
+from graphpfm.data.ogb_features import atom_mask_token, bond_feature_dims
 from graphpfm.transforms import (
     AUGMENTATIONS,
     Compose,

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from graphpfm.nn.encoders.ogb_features import atom_feature_dims, bond_feature_dims
+from graphpfm.data.ogb_features import atom_feature_dims, bond_feature_dims
 from graphpfm.transforms import MaskAtoms, sample_per_graph
 
 

@@ -10,9 +10,10 @@ from torch import Tensor
 from torch_geometric import EdgeIndex
 from torch_geometric.nn import MessagePassing
 
+from ...data.ogb_features import bond_self_loop_token
 from ..precision import rowwise
 from .base import ENCODERS, Encoder
-from .ogb_features import AtomEncoder, BondEncoder, bond_self_loop_token
+from .ogb_features import AtomEncoder, BondEncoder
 
 JK_MODES = ('last', 'sum', 'concat', 'max')
 
