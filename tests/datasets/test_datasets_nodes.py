@@ -16,6 +16,8 @@ import torch
 
 from graphpfm.datasets import (
     DATASETS,
+    NPZ_DATASETS,
+    PLANETOID_NAMES,
     DatasetBundle,
     DatasetNotFoundError,
     available_datasets,
@@ -27,7 +29,8 @@ from graphpfm.datasets import (
     ogb_node_names,
 )
 
-NODE_KINDS = ('ogb-node', 'planetoid', 'pyg-node')
+#: every registered node-level dataset: OGB's ogbn-*, Planetoid, Amazon and Coauthor
+NODE_NAMES = [*ogb_node_names(), *PLANETOID_NAMES, *NPZ_DATASETS]
 
 
 # ---------------------------------------------------------------------------- fake files
@@ -175,12 +178,10 @@ def test_registry_lists_every_ogb_node_dataset_and_pyg_benchmarks() -> None:
 
     master = pd.read_csv(Path(ogb.nodeproppred.__file__).parent / 'master.csv', index_col=0)
     assert ogb_node_names() == list(master.columns)
-    expected = {**{n: 'ogb-node' for n in master.columns},
-                'Cora': 'planetoid', 'CiteSeer': 'planetoid', 'PubMed': 'planetoid',
-                'Amazon-Computers': 'pyg-node', 'Amazon-Photo': 'pyg-node',
-                'Coauthor-CS': 'pyg-node', 'Coauthor-Physics': 'pyg-node'}
-    for name, kind in expected.items():
-        assert DATASETS.get(name).kind == kind
+    expected = [*master.columns, 'Cora', 'CiteSeer', 'PubMed', 'Amazon-Computers',
+                'Amazon-Photo', 'Coauthor-CS', 'Coauthor-Physics']
+    for name in expected:
+        assert name in DATASETS and name in NODE_NAMES
     with pytest.raises(KeyError, match='ogbn-arxiv'):
         ogb_node_info('ogbn-foo')
     with pytest.raises(KeyError, match='Cora'):
@@ -469,15 +470,13 @@ def test_available_datasets_reports_node_datasets(data_root: Path, tmp_path: Pat
     assert found['Cora'] == data_root / 'planetoid' / 'Cora' / 'raw'
     assert found['ogbn-arxiv'] is False
     empty = available_datasets(tmp_path)
-    for name in DATASETS.names():
-        if DATASETS.get(name).kind in NODE_KINDS:
-            assert empty[name] is False, name
+    for name in NODE_NAMES:
+        assert empty[name] is False, name
     write_fake_arxiv(tmp_path / 'ogb' / 'ogbn_arxiv')
     assert available_datasets(tmp_path)['ogbn-arxiv'] == tmp_path / 'ogb' / 'ogbn_arxiv'
 
 
-@pytest.mark.parametrize('name', [n for n in DATASETS.names()
-                                  if DATASETS.get(n).kind in NODE_KINDS])
+@pytest.mark.parametrize('name', NODE_NAMES)
 def test_node_dataset_absent_raises_without_network(name: str, tmp_path: Path,
                                                     fresh_cache: Path,
                                                     guarded: list[str]) -> None:
