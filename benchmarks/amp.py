@@ -31,7 +31,9 @@ trials and the ratios float32 / bf16 of both. Like the ``graphpfm`` command, the
 keeps freed memory for reuse (:func:`graphpfm.tune_malloc`; ``GRAPHPFM_TUNE_MALLOC=0`` turns
 it off). Objectives that need RDKit targets get them (``load_dataset(..., targets=...)``);
 ``supervised`` trains on the labelled ``--labelled-dataset``. One JSON line per objective is
-appended to ``--out``.
+appended to ``--out``. ``--profile-steps`` adds a profile of one more epoch per precision:
+milliseconds per step of the data path, matrix products, the sparse neighbourhood sum,
+normalisation, elementwise ops, copies and casts, the optimizer (:func:`profile_loop`).
 """
 from __future__ import annotations
 
@@ -137,6 +139,68 @@ def loop_ms(objective, store, amp: str | None, batch_size: int, seed: int,
     return 1000 * record['seconds'] / steps, steps
 
 
+#: where the profile of a loop epoch puts its time (:func:`profile_loop`)
+PROFILE_GROUPS = ('data path', 'matmul', 'sparse sum', 'gather/scatter', 'normalisation',
+                  'elementwise', 'copies/casts', 'optimizer', 'other', 'python')
+#: the record_function around :meth:`prepare` in a profiled epoch
+PREPARE_EVENT = 'amp::prepare'
+#: events of the GIN's sparse neighbourhood sum (float32: EdgeIndex; bfloat16: CSRSum)
+_SPARSE = ('aten::_sparse_mm_reduce_impl', 'CSRSum', 'CSRSumBackward', '_TorchSPMM',
+           '_TorchSPMMBackward')
+_GROUP_OF = {'gather': 'gather/scatter', 'scatter': 'gather/scatter',
+             'copies/alloc': 'copies/casts', 'views': 'copies/casts',
+             'autograd engine': 'other'}
+
+
+def event_group(event: Any) -> str:
+    """The :data:`PROFILE_GROUPS` entry of a profiler event of a loop epoch: the data path
+    (loader, :meth:`prepare`), the optimizer step and the sparse sum claim every op inside
+    them; otherwise :func:`benchmarks.flops.categorize`'s category (the outermost matmul,
+    gather, scatter or normalisation op claims the ops inside it)."""
+    from .flops import KERNEL_CATEGORIES, categorize
+    chain = [event]
+    while chain[-1].cpu_parent is not None:
+        chain.append(chain[-1].cpu_parent)
+    names = [e.name for e in chain]
+    if any(n == PREPARE_EVENT or n.startswith('enumerate(DataLoader)') for n in names):
+        return 'data path'
+    if any(n.startswith('Optimizer.') for n in names):
+        return 'optimizer'
+    if any(n in _SPARSE for n in names):
+        return 'sparse sum'
+    category = categorize(event.name)
+    for name in names[1:]:
+        if categorize(name) in KERNEL_CATEGORIES:
+            category = categorize(name)
+    return _GROUP_OF.get(category, category)
+
+
+def profile_loop(objective, store, amp: str | None, batch_size: int, steps: int, seed: int,
+                 device: torch.device) -> dict[str, float]:
+    """Milliseconds per step of every :data:`PROFILE_GROUPS` entry in a profiled
+    :class:`Trainer` epoch over the first ``steps`` batches of ``store`` (self CPU time of
+    the ops on the training thread; ``'python'``: the rest of the epoch), and ``'step'``."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+    subset = store.index_select(torch.arange(min(len(store), steps * batch_size)))
+    prepare = objective.prepare
+
+    def marked_prepare(*args: Any, **kwargs: Any) -> Any:
+        with record_function(PREPARE_EVENT):
+            return prepare(*args, **kwargs)
+    objective.prepare = marked_prepare  # an instance attribute, removed below
+    try:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step, n = loop_ms(objective, subset, amp, batch_size, seed, device)
+    finally:
+        del objective.prepare
+    groups = dict.fromkeys(PROFILE_GROUPS, 0.0)
+    for event in prof.events():
+        if event.name != PREPARE_EVENT:
+            groups[event_group(event)] += event.self_cpu_time_total / 1000 / n
+    groups['python'] = max(step - sum(groups.values()), 0.0)
+    return {**{k: round(v, 2) for k, v in groups.items()}, 'step': round(step, 2)}
+
+
 def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
     """``--loop``: float32 against bf16 for the training loop of every chosen objective."""
     from graphpfm.utils import tune_malloc
@@ -198,6 +262,9 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
                     objectives[amp], prepared, optimizers[amp], amp, args.model_steps, device)))
         loop = {amp: statistics.median(v) for amp, v in loops.items()}
         model = {amp: statistics.median(v) for amp, v in models.items()}
+        profiles = {str(amp): profile_loop(objectives[amp], store, amp, args.batch_size,
+                                           args.profile_steps, seeds[0] + args.trials, device)
+                    for amp in PRECISIONS} if args.profile_steps else None
         row = {'objective': name, 'dataset': bundle.name, 'graphs': len(store),
                'batch_size': args.batch_size, 'steps_per_epoch': steps,
                'encoder': f'gin {args.num_layers}x{args.hidden_channels}',
@@ -208,6 +275,7 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
                'trials': {'loop_ms': {str(a): [round(v, 2) for v in loops[a]] for a in loops},
                           'model_ms': {str(a): [round(v, 2) for v in models[a]]
                                        for a in models}},
+               'profile_ms_per_step': profiles,
                'model_steps': args.model_steps, 'seeds': seeds, 'device': str(device),
                'device_name': device_name(device), 'hardware': hardware(),
                'cpu_bf16': bf16_cpu_features(),
@@ -217,6 +285,9 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
         print(f"{name:16s} loop fp32 {loop[None]:7.1f} ms  bf16 {loop['bf16']:7.1f} ms  "
               f"x{row['loop_ratio']:.2f}   model step fp32 {model[None]:7.1f} ms  bf16 "
               f"{model['bf16']:7.1f} ms  x{row['model_ratio']:.2f}", flush=True)
+        for amp, groups in (profiles or {}).items():
+            print(f"  profiled {'fp32' if amp == 'None' else amp} ms/step: " + ', '.join(
+                f'{k} {v:.1f}' for k, v in groups.items()), flush=True)
     append_jsonl(args.out, rows)
     if rows:
         print('\n| objective | fp32 ms/step | bf16 ms/step | loop ratio | model-step ratio |\n'
@@ -241,6 +312,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     p.add_argument('--trials', type=int, default=3, help='--loop: alternating trials')
     p.add_argument('--model-steps', type=int, default=8,
                    help='--loop: model steps per precision and trial')
+    p.add_argument('--profile-steps', type=int, default=0,
+                   help='--loop: also profile an epoch of this many steps per precision, '
+                        'after the trials, and record where its time goes (0: no profile)')
     p.add_argument('--labelled-dataset', default='ogbg-moltoxcast',
                    help='--loop: the corpus of objectives that need labels (supervised)')
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: as set)')

@@ -23,12 +23,14 @@ def test_all_means_every_registered_graph_level_objective():
 
 
 def test_tiny_loop_run_end_to_end(data_root, tmp_path):
-    """Targets for motif_pred and the labelled corpus for supervised are loaded as needed."""
+    """Targets for motif_pred and the labelled corpus for supervised are loaded as needed; the
+profile splits a step into its groups."""
     threads = torch.get_num_threads()
     out = tmp_path / 'amp.jsonl'
     try:
         rows = amp.main(['--root', str(data_root), *TINY, '--objectives',
-                         'attr_masking,motif_pred,supervised', '--out', str(out)])
+                         'attr_masking,motif_pred,supervised', '--profile-steps', '1',
+                         '--out', str(out)])
     finally:
         torch.set_num_threads(threads)
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -44,6 +46,10 @@ def test_tiny_loop_run_end_to_end(data_root, tmp_path):
             statistics.median(loop['None']) / statistics.median(loop['bf16']), rel=1e-2)
         assert r['model_ratio'] == pytest.approx(
             statistics.median(model['None']) / statistics.median(model['bf16']), rel=1e-2)
+        for groups in r['profile_ms_per_step'].values():  # every group, adding up to the step
+            assert list(groups) == [*amp.PROFILE_GROUPS, 'step']
+            assert min(groups.values()) >= 0 and groups['matmul'] > 0 and groups['data path'] > 0
+            assert sum(groups[g] for g in amp.PROFILE_GROUPS) >= groups['step'] - 0.1
 
 
 def test_unknown_and_node_level_objectives_are_refused_with_the_valid_ones():
