@@ -3,7 +3,8 @@
 For every registered objective (and two combinations), the loss of each of the first three
 optimizer steps of :class:`~graphpfm.train.Trainer` on a fixed small dataset; for one graph
 and one node dataset, a fixed-seed fine-tuning score and a linear probe score. The expected
-values live in ``tests/numerics_unchanged.json`` as exact float32 values; a change that
+values live in ``tests/numerics_unchanged.json`` as exact float32 values, computed with one
+thread (deterministic whatever the machine's load); a change that
 alters numbers on purpose rewrites them with ``GRAPHPFM_UPDATE_NUMERICS=1 pytest
 tests/test_numerics_unchanged.py`` and says why in its commit.
 """
@@ -27,6 +28,16 @@ UPDATE = os.environ.get('GRAPHPFM_UPDATE_NUMERICS') == '1'
 OPTIONS = {'supervised': {'num_tasks': 2}, 'grace': {'proj_channels': 16},
            'bgrl': {'predictor_channels': 16, 'total_steps': 3}}
 COMBINATIONS = ['attr_masking+context_pred', 'attr_masking+descriptor_pred']
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: with several, the split of a reduction (and so its last bits) may
+    follow the load of the machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _expected() -> dict:
