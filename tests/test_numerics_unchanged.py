@@ -115,3 +115,31 @@ def test_node_probe_score(data_root):
                              in_channels=cora.dataset.num_features)
     res = probe(cora, make, seeds=(0,))
     _check('probe/Cora', [res.runs[0]['best_valid'], res.runs[0]['test_at_best_valid']])
+
+
+@pytest.mark.data
+def test_graph_linear_finetune_and_probe_scores(data_root):
+    bace = load_dataset('ogbg-molbace', root=data_root, progress=False)
+
+    def make(seed: int):
+        return build_encoder('gin', num_layers=2, hidden_channels=16)
+    cfg = FinetuneConfig(mode='linear', epochs=2, batch_size=64, seeds=(1,), device='cpu')
+    run = finetune(bace, make, cfg).runs[0]
+    res = probe(bace, make, seeds=(0,))
+    _check('finetune-linear/ogbg-molbace', [run['best_valid'], run['test_at_best_valid'],
+                                            *run['curves']['train_loss']])
+    _check('probe/ogbg-molbace', [res.runs[0]['best_valid'], res.runs[0]['test_at_best_valid']])
+
+
+@pytest.mark.data
+@pytest.mark.parametrize('mode,node_batch_size', [('full', 0), ('full', 512), ('linear', 0),
+                                                  ('linear', 512)])
+def test_node_finetune_score(data_root, mode, node_batch_size):
+    cora = load_dataset('Cora', root=data_root, progress=False)
+    cfg = FinetuneConfig(mode=mode, epochs=3, lr=1e-2, seeds=(0,), device='cpu',
+                         node_batch_size=node_batch_size, dropout=0.5)
+    res = finetune(cora, lambda seed: build_encoder(
+        'gcn', num_layers=2, hidden_channels=32, in_channels=cora.dataset.num_features), cfg)
+    run = res.runs[0]
+    _check(f'finetune-{mode}-{node_batch_size}/Cora',
+           [run['best_valid'], run['test_at_best_valid'], *run['curves']['train_loss']])
