@@ -23,9 +23,16 @@ from torch_geometric.utils import to_undirected
 from graphpfm.data import GraphStore, NeighborLoader
 from graphpfm.data.ogb_features import atom_feature_dims, bond_feature_dims
 from graphpfm.datasets import DatasetBundle
-from graphpfm.eval import Evaluator, FinetuneConfig, ProbeConfig, finetune, probe
+from graphpfm.eval import (
+    Evaluator,
+    FinetuneConfig,
+    ProbeConfig,
+    embed_graphs,
+    embed_nodes,
+    finetune,
+    probe,
+)
 from graphpfm.eval.finetune import select_best_epoch
-from graphpfm.eval.probe import embed_graphs, embed_nodes
 from graphpfm.nn import build_encoder
 from graphpfm.objectives import build_objective
 from graphpfm.train import TrainConfig, Trainer, load_checkpoint, load_encoder

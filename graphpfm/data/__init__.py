@@ -1,7 +1,7 @@
 """Graph storage and loading."""
-from .loader import GraphLoader, ShardBatches, ShardedBatchSampler, collate
+from .loader import GraphLoader, ShardBatches, collate
 from .neighbor_loader import NeighborLoader, sample_positions
 from .store import GraphStore, compact, smallest_int_dtype
 
-__all__ = ['GraphStore', 'GraphLoader', 'ShardBatches', 'ShardedBatchSampler', 'NeighborLoader',
+__all__ = ['GraphStore', 'GraphLoader', 'ShardBatches', 'NeighborLoader',
            'collate', 'compact', 'sample_positions', 'smallest_int_dtype']

@@ -31,64 +31,20 @@ class GraphLoader(torch.utils.data.DataLoader):
                          **kwargs)
 
 
-class ShardedBatchSampler(torch.utils.data.Sampler):
-    r"""Batches for data-parallel training that add up to one process's batches: every rank
-    draws the same shuffled order (same generator seed) and cuts it into the same global
-    batches of ``batch_size``, then keeps its contiguous share of each batch
-    (:func:`torch.tensor_split` into ``num_replicas`` parts). With a global batch divisible by
-    the number of ranks, the ranks together see exactly the batches of a single process with
-    ``batch_size``. A last batch with fewer items than ranks is dropped (a rank would get
-    nothing to train on).
-
-    Unlike :class:`~torch.utils.data.distributed.DistributedSampler` (which deals items out
-    round-robin over the whole epoch), this keeps every global batch intact, which is what
-    makes a data-parallel run comparable to a single-process one.
-
-    Args:
-        num_items (int): dataset size.
-        batch_size (int): global batch size (over all ranks).
-        num_replicas (int): number of ranks.
-        rank (int): this rank.
-        generator (torch.Generator, optional): shuffles the order (the same seed on every
-            rank). (default: :obj:`None`)
-        shuffle (bool): shuffle each epoch. (default: :obj:`True`)
-    """
-
-    def __init__(self, num_items: int, batch_size: int, num_replicas: int, rank: int,
-                 generator: torch.Generator | None = None, shuffle: bool = True) -> None:
-        if not 0 <= rank < num_replicas:
-            raise ValueError(f'rank must be in [0, {num_replicas}), got {rank}')
-        if batch_size < num_replicas:
-            raise ValueError(f'the global batch ({batch_size}) must hold at least one item per '
-                             f'rank ({num_replicas})')
-        self.num_items, self.batch_size = num_items, batch_size
-        self.num_replicas, self.rank = num_replicas, rank
-        self.generator, self.shuffle = generator, shuffle
-
-    def __iter__(self):
-        order = (torch.randperm(self.num_items, generator=self.generator) if self.shuffle
-                 else torch.arange(self.num_items))
-        for start in range(0, self.num_items, self.batch_size):
-            batch = order[start:start + self.batch_size]
-            if batch.numel() < self.num_replicas:
-                break
-            yield torch.tensor_split(batch, self.num_replicas)[self.rank].tolist()
-
-    def __len__(self) -> int:
-        full, rest = divmod(self.num_items, self.batch_size)
-        return full + (1 if rest >= self.num_replicas else 0)
-
-
 class ShardBatches(torch.utils.data.Sampler):
     """Each rank's share of the batches of any batch sampler: batch ``b`` of ``batch_sampler``
     is split into ``num_replicas`` contiguous parts (:func:`torch.tensor_split`) and rank
     ``rank`` gets its part. Every rank must hold an identical ``batch_sampler`` (same seed), so
     the ranks together see exactly the batches one process would; a batch with fewer items
-    than ranks is dropped, as in :class:`ShardedBatchSampler`.
+    than ranks is dropped (a rank would get nothing to train on).
 
-    Fine-tuning uses it over ``BatchSampler(RandomSampler(train, generator=g), ...)``, which
-    makes a data-parallel run draw its order from the generator exactly as the single-process
-    loader (``shuffle=True, generator=g``) does, epoch after epoch.
+    Unlike :class:`~torch.utils.data.distributed.DistributedSampler` (which deals items out
+    round-robin over the whole epoch), this keeps every global batch intact, which is what
+    makes a data-parallel run comparable to a single-process one. Training uses it over
+    ``BatchSampler(RandomSampler(dataset, generator=g), ...)``
+    (:func:`~graphpfm.tasks.graph_batches`), which makes a data-parallel run draw its order
+    from the generator exactly as the single-process loader (``shuffle=True, generator=g``)
+    does, epoch after epoch.
 
     Args:
         batch_sampler: yields lists of indices (global batches).

@@ -1,25 +1,29 @@
-"""Downstream evaluation: fine-tuning, linear probing, OGB-style evaluators, comparison tables."""
+"""Downstream evaluation: fine-tuning, linear probing, comparison tables (evaluators and
+embeddings come from :mod:`graphpfm.tasks`)."""
+from ..nn.heads import GraphPredictor, NodePredictor
 from ..nn.losses import loss_for_task, masked_bce_with_logits, masked_cross_entropy, masked_mse
-from .compare import compare, format_table
-from .entry import finetune
-from .evaluator import METRICS, Evaluator, higher_is_better, single_class_tasks
-from .finetune import MODES, FinetuneConfig, FinetuneResult, build_optimizer, select_best_epoch
-from .node_evaluator import NodeEvaluator
-from .node_finetune import NodePredictor, finetune_nodes
-from .probe import (
-                       DEFAULT_CS,
-                       LinearProbeResult,
-                       ProbeConfig,
-                       ProbeResult,
-                       embed_graphs,
-                       embed_nodes,
-                       linear_probe,
-                       probe,
+from ..tasks import (
+    METRICS,
+    Evaluator,
+    embed_graphs,
+    embed_nodes,
+    higher_is_better,
+    single_class_tasks,
 )
+from .compare import compare, format_table
+from .finetune import (
+    MODES,
+    FinetuneConfig,
+    FinetuneResult,
+    build_optimizer,
+    finetune,
+    select_best_epoch,
+)
+from .probe import DEFAULT_CS, LinearProbeResult, ProbeConfig, ProbeResult, linear_probe, probe
 
 __all__ = ['compare', 'format_table', 'METRICS', 'Evaluator', 'higher_is_better',
            'single_class_tasks', 'MODES', 'FinetuneConfig', 'FinetuneResult', 'build_optimizer',
            'finetune', 'select_best_epoch', 'loss_for_task', 'masked_bce_with_logits',
-           'masked_cross_entropy', 'masked_mse', 'NodeEvaluator', 'NodePredictor',
-           'finetune_nodes', 'DEFAULT_CS', 'LinearProbeResult', 'ProbeConfig', 'ProbeResult',
-           'embed_graphs', 'embed_nodes', 'linear_probe', 'probe']
+           'masked_cross_entropy', 'masked_mse', 'GraphPredictor', 'NodePredictor',
+           'DEFAULT_CS', 'LinearProbeResult', 'ProbeConfig', 'ProbeResult', 'embed_graphs',
+           'embed_nodes', 'linear_probe', 'probe']

@@ -7,9 +7,8 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from .entry import finetune
-from .evaluator import higher_is_better
-from .finetune import FinetuneConfig, FinetuneResult
+from ..tasks import higher_is_better
+from .finetune import FinetuneConfig, FinetuneResult, finetune
 
 logger = logging.getLogger(__name__)
 

@@ -6,18 +6,16 @@ import logging
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric import seed_everything
 
-from ..data.loader import GraphLoader
-from ..nn.heads import POOLS, GraphPredictor
-from ..nn.losses import loss_for_task
-from ..train.trainer import host_group, skip_small_batch
-from .evaluator import Evaluator
+from ..nn.heads import POOLS
+from ..tasks import Task, check_node_batching
+from ..train.loop import data_parallel, init_distributed, run_device, train_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +82,6 @@ class FinetuneConfig:
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
             raise ValueError('seeds must name at least one seed')
-        from ..train.trainer import check_node_batching
         self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
 
     @property
@@ -180,46 +177,7 @@ class FinetuneResult:
                 f'valid={self.valid_summary()}, seeds={self.seeds})')
 
 
-def _num_outputs(bundle: Any) -> int:
-    if bundle.task_type != 'multiclass classification':
-        return int(bundle.num_tasks)
-    num_classes = bundle.meta.get('num_classes')
-    if num_classes is None:
-        y = bundle.dataset.y
-        num_classes = int(torch.nan_to_num(y.float(), nan=-1.0).max()) + 1
-    return int(num_classes)
-
-
-def _predictions(out: Tensor, task_type: str, metric: str) -> Tensor:
-    """What the evaluator expects from raw model outputs."""
-    if task_type == 'multiclass classification':
-        return out.argmax(dim=-1, keepdim=True)
-    if metric == 'acc':  # binary accuracy: threshold the logits
-        return (out > 0).to(out.dtype)
-    return out  # logits are fine for rocauc/ap (monotone); values for rmse/mae
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, loader: GraphLoader, device: torch.device) -> Tensor:
-    """Raw model outputs on every batch of ``loader``, concatenated on the CPU."""
-    model.eval()
-    outs = [model(batch.to(device)).detach().cpu() for batch in loader]
-    return torch.cat(outs, dim=0)
-
-
-def _split_labels(bundle: Any, split: str, batch_size: int) -> Tensor:
-    """Labels ``[num_graphs, num_tasks]`` of split ``split``, in loader order."""
-    ys = [batch.y for batch in GraphLoader(bundle.split(split), batch_size=batch_size)]
-    if any(y is None for y in ys):
-        raise ValueError(f"split '{split}' of dataset '{bundle.name}' has graphs without labels")
-    return torch.cat(ys, dim=0).cpu()
-
-
-def _finite_or_none(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
-def build_optimizer(model: GraphPredictor, config: FinetuneConfig) -> torch.optim.Adam:
+def build_optimizer(model: torch.nn.Module, config: FinetuneConfig) -> torch.optim.Adam:
     """One Adam optimizer with parameter groups ``'encoder'`` (at ``config.encoder_lr``) and
     ``'head'`` (at ``config.lr``).
 
@@ -236,114 +194,95 @@ def build_optimizer(model: GraphPredictor, config: FinetuneConfig) -> torch.opti
     return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _device(config: Any) -> torch.device:
-    """``config.device``; under ``torchrun`` on CUDA, the GPU of this process's
-    ``LOCAL_RANK``."""
-    device = torch.device(config.device)
-    if device.type == 'cuda' and 'LOCAL_RANK' in os.environ and \
-            int(os.environ.get('WORLD_SIZE', '1')) > 1:
-        device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
-    return device
+def _finite_or_none(v: float) -> float | None:
+    return v if math.isfinite(v) else None
 
 
-def _distributed(device: torch.device) -> tuple[int, int]:
-    """``(rank, world_size)`` under ``torchrun`` (joining its process group), else (0, 1)."""
-    from ..train.trainer import init_distributed
-    return init_distributed(device)
+def finetune(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
+             config: FinetuneConfig | None = None, log_path: str | os.PathLike | None = None,
+             evaluator: Any | None = None) -> FinetuneResult:
+    r"""Fine-tune (or linearly probe) a fresh encoder per seed and report the test score at the
+    epoch of best *validation* score (OGB's protocol; test never guides selection).
+
+    For each seed: seed Python, NumPy and torch (:func:`torch_geometric.seed_everything`) and
+    a :class:`torch.Generator` that shuffles the training set; build the task's predictor on
+    ``make_encoder(seed)`` (graphs: :class:`~graphpfm.nn.heads.GraphPredictor`, pooling and a
+    linear head; nodes of one graph: :class:`~graphpfm.nn.heads.NodePredictor`, a linear head
+    on every node); train with one Adam optimizer whose parameter groups are the encoder
+    (``encoder_lr``; absent in ``'linear'`` mode) and the head (``lr``), with the masked loss
+    of the bundle's task type, through the one training loop
+    (:func:`~graphpfm.train.loop.train_epoch`); after every epoch score valid and test.
+    Batches and scoring come from the bundle's :class:`~graphpfm.tasks.Task` (graphs:
+    mini-batches of training graphs, data-parallel under ``torchrun``; nodes: full-batch or
+    :class:`~graphpfm.data.NeighborLoader` mini-batches of training seed nodes, and in
+    ``'linear'`` mode the frozen encoder embeds the graph once).
+
+    Args:
+        bundle (DatasetBundle): a labelled dataset with ``split_idx``.
+        make_encoder (callable): ``seed -> Encoder``; loads pretrained weights or initialises
+            randomly, as the caller decides. Called once per seed, after seeding.
+        config (FinetuneConfig, optional): the recipe. (default: :obj:`FinetuneConfig()`)
+        log_path (str, optional): JSON-lines file (overwritten) receiving one record per seed
+            and epoch: ``seed``, ``epoch``, ``train_loss``, ``metric``, ``valid``, ``test``.
+        evaluator (optional): object with ``metric``, ``higher_is_better`` and
+            ``eval({'y_true', 'y_pred'}) -> {metric: value}``.
+            (default: :meth:`Evaluator.from_bundle`)
+    """
+    config = FinetuneConfig() if config is None else config
+    task = Task.from_bundle(bundle)
+    task.check_labelled()
+    device = run_device(config.device)
+    if task.level == 'node' and int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        raise ValueError('data-parallel fine-tuning (torchrun) covers datasets of graphs; '
+                         'node-level fine-tuning runs in one process')
+    rank, world = init_distributed(device) if task.level == 'graph' else (0, 1)
+    evaluator = task.evaluator() if evaluator is None else evaluator
+    skipped = task.skipped_tasks(evaluator)
+    log_file = None
+    if log_path is not None and rank == 0:
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+        log_file = open(log_path, 'w', encoding='utf-8')
+    try:
+        runs = [_run_seed(task, make_encoder, config, seed, evaluator, device, rank, world,
+                          log_file) for seed in config.seeds]
+    finally:
+        if log_file is not None:
+            log_file.close()
+    result = FinetuneResult(metric=evaluator.metric, higher_is_better=evaluator.higher_is_better,
+                            runs=runs, config=asdict(config), skipped_tasks=skipped)
+    logger.info('%s %s: test %s (valid %s) over seeds %s', bundle.name, evaluator.metric,
+                result.summary(), result.valid_summary(), list(config.seeds))
+    return result
 
 
-def _run_seed(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
-              config: FinetuneConfig, seed: int, evaluator: Any,
-              log_file: Any | None) -> dict[str, Any]:
-    device = _device(config)
-    rank, world = _distributed(device)
+def _run_seed(task: Task, make_encoder: Callable[[int], torch.nn.Module],
+              config: FinetuneConfig, seed: int, evaluator: Any, device: torch.device,
+              rank: int, world: int, log_file: Any | None) -> dict[str, Any]:
     seed_everything(seed)
-    encoder = make_encoder(seed)
-    model = GraphPredictor(encoder, _num_outputs(bundle), pool=config.pool,
-                           dropout=config.dropout).to(device)
+    model = task.predictor(make_encoder(seed), dropout=config.dropout,
+                           pool=config.pool).to(device)
     linear = config.mode == 'linear'
     optimizer = build_optimizer(model, config)
-    loss_fn = loss_for_task(bundle.task_type)
-    train_model: torch.nn.Module = model
-
-    generator = torch.Generator().manual_seed(seed)
-    train_split = bundle.split('train')
-    group, skipped = None, [0]  # host-side flag group (torchrun); training batches skipped
-    if world > 1:
-        # torchrun: every rank trains on its share of the same global batches, drawn from the
-        # generator as the single-process loader below draws them; gradients averaged by
-        # DDP; all ranks score valid and test alike
-        from torch.nn.parallel import DistributedDataParallel
-        from torch.utils.data import BatchSampler, RandomSampler
-
-        from ..data.loader import ShardBatches
-        sampler = ShardBatches(BatchSampler(RandomSampler(train_split, generator=generator),
-                                            config.batch_size, drop_last=False), world, rank)
-        train_loader = GraphLoader(train_split, batch_size=1, batch_sampler=sampler,
-                                   generator=generator, num_workers=config.num_workers)
-        train_model = DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == 'cuda' else None)
-        group = host_group()
-    else:
-        train_loader = GraphLoader(train_split, batch_size=config.batch_size, shuffle=True,
-                                   generator=generator, num_workers=config.num_workers)
-    eval_loaders = {s: GraphLoader(bundle.split(s), batch_size=config.batch_size,
-                                   num_workers=config.num_workers) for s in ('valid', 'test')}
-    labels = {s: _split_labels(bundle, s, config.batch_size) for s in ('valid', 'test')}
-
-    def train_and_score() -> tuple[float, dict[str, float]]:
-        model.train()
-        if linear:
-            model.encoder.eval()
-        total, count = 0.0, 0
-        for batch in train_loader:
-            if skip_small_batch(batch, world, group):
-                skipped[0] += 1
-                continue
-            batch = batch.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(train_model(batch), batch.y)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * batch.num_graphs
-            count += batch.num_graphs
-        if world > 1:  # the epoch's figure over all ranks
-            import torch.distributed as dist
-            t = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
-            dist.all_reduce(t)
-            total, count = float(t[0]), int(t[1])
-        # graph-weighted mean of the batch losses (nan: every batch was skipped)
-        train_loss = total / count if count else float('nan')
-        scores = {}
-        for split, loader in eval_loaders.items():
-            pred = _predictions(predict(model, loader, device), bundle.task_type,
-                                evaluator.metric)
-            scores[split] = float(evaluator.eval({'y_true': labels[split].numpy(),
-                                                  'y_pred': pred.numpy()})[evaluator.metric])
-        return train_loss, scores
-
-    run = run_epochs(train_and_score, config, seed, evaluator, log_file)
-    if skipped[0]:
-        logger.info('seed %d: skipped %d training batches of fewer than two nodes (batch norm '
-                    'needs two)', seed, skipped[0])
-    return run
-
-
-def run_epochs(train_and_score: Callable[[], tuple[float, dict[str, float]]],
-               config: Any, seed: int, evaluator: Any, log_file: Any | None,
-               **extra: Any) -> dict[str, Any]:
-    """The fine-tuning epoch loop shared by graph- and node-level fine-tuning: call
-    ``train_and_score()`` (one training epoch, then ``{'valid', 'test'}`` scores) for
-    ``config.epochs`` epochs, record the curves (and a JSON line per epoch in ``log_file``),
-    and return the run at the best validation epoch (ties: the earlier one), with ``extra``
-    entries added."""
+    train_model, group = data_parallel(model, device, world)
+    plan = task.training_plan(model, config, torch.Generator().manual_seed(seed), device,
+                              evaluator, train_model=train_model, world_size=world, rank=rank,
+                              host_group=group)
     curves: dict[str, list] = {'epoch': [], 'train_loss': [], 'valid': [], 'test': []}
     epochs: Any = range(1, config.epochs + 1)
     if config.progress:
         from tqdm.auto import tqdm
         epochs = tqdm(epochs, desc=f'finetune seed {seed}', leave=False)
+    skipped = 0
     for epoch in epochs:
-        train_loss, scores = train_and_score()
+        model.train()
+        if linear:
+            model.encoder.eval()
+        record = train_epoch(lambda batch: _Loss(plan.step(batch)), plan.batches, optimizer,
+                             device=device, count=plan.count, skip=plan.skip, host_group=group,
+                             world_size=world, unit=plan.unit, epoch=epoch)
+        skipped += record.get('skipped_batches', 0)
+        train_loss = record['loss']
+        scores = plan.scores()
         curves['epoch'].append(epoch)
         curves['train_loss'].append(train_loss)
         curves['valid'].append(scores['valid'])
@@ -358,72 +297,18 @@ def run_epochs(train_and_score: Callable[[], tuple[float, dict[str, float]]],
             log_file.flush()
         if config.progress:
             epochs.set_postfix(loss=f'{train_loss:.4f}', valid=f"{scores['valid']:.4f}")
-
     best = select_best_epoch(curves['valid'], evaluator.higher_is_better)
     run = {'seed': seed, 'best_epoch': curves['epoch'][best], 'best_valid': curves['valid'][best],
-           'test_at_best_valid': curves['test'][best], 'curves': curves, **extra}
+           'test_at_best_valid': curves['test'][best], 'curves': curves, **(plan.extra or {})}
     logger.info('seed %d: best valid %s %.4f at epoch %d, test %.4f', seed, evaluator.metric,
                 run['best_valid'], run['best_epoch'], run['test_at_best_valid'])
+    if skipped:
+        logger.info('seed %d: skipped %d training batches of fewer than two nodes (batch norm '
+                    'needs two)', seed, skipped)
     return run
 
 
-def _check_labelled_split(bundle: Any, what: str = 'fine-tuning') -> None:
-    """Raise :class:`ValueError` unless ``bundle`` is labelled with non-empty splits."""
-    if bundle.split_idx is None or bundle.task_type is None:
-        raise ValueError(f"dataset '{bundle.name}' is unlabelled or has no split; {what} "
-                         'needs task_type and split_idx')
-    for split in ('train', 'valid', 'test'):
-        if split not in bundle.split_idx:
-            raise ValueError(f"dataset '{bundle.name}' lacks split '{split}'; it has "
-                             f"{', '.join(bundle.split_idx)}")
-        if bundle.split_idx[split].numel() == 0:
-            raise ValueError(f"split '{split}' of dataset '{bundle.name}' is empty")
+class _Loss(NamedTuple):
+    """A supervised loss in the shape the training loop reads (``loss``, no logs)."""
 
-
-def finetune_graphs(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
-                    config: FinetuneConfig, log_path: str | os.PathLike | None = None,
-                    evaluator: Any | None = None) -> FinetuneResult:
-    """The graph-level recipe of :func:`~graphpfm.eval.finetune` (which checks the bundle
-    and hands node-level ones to :func:`~graphpfm.eval.node_finetune.finetune_nodes`)."""
-    evaluator = Evaluator.from_bundle(bundle) if evaluator is None else evaluator
-
-    skipped: dict[str, list[int]] = {}
-    if hasattr(evaluator, 'skipped_tasks'):
-        for split in ('valid', 'test'):
-            y = _split_labels(bundle, split, config.batch_size)
-            skipped[split] = evaluator.skipped_tasks(y.numpy())
-            if skipped[split]:
-                if len(skipped[split]) == y.size(1):
-                    raise ValueError(f"every task of split '{split}' of '{bundle.name}' has a "
-                                     f"single class: {evaluator.metric} is undefined")
-                logger.warning("%s leaves out %d of %d tasks of split '%s' (single class): %s",
-                               evaluator.metric, len(skipped[split]), y.size(1), split,
-                               skipped[split])
-
-    return run_seeds(_run_seed, bundle, make_encoder, config, evaluator, log_path, skipped)
-
-
-def run_seeds(run_seed: Callable[..., dict[str, Any]], bundle: Any,
-              make_encoder: Callable[[int], torch.nn.Module], config: Any, evaluator: Any,
-              log_path: str | os.PathLike | None, skipped: dict[str, list[int]]
-              ) -> FinetuneResult:
-    """``run_seed(bundle, make_encoder, config, seed, evaluator, log_file)`` for every seed
-    of ``config`` (one JSON-lines log for all), summarised as a :class:`FinetuneResult`."""
-    log_file = None
-    rank = 0
-    if getattr(bundle, 'level', 'graph') != 'node':
-        rank, _ = _distributed(_device(config))
-    if log_path is not None and rank == 0:
-        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-        log_file = open(log_path, 'w', encoding='utf-8')
-    try:
-        runs = [run_seed(bundle, make_encoder, config, seed, evaluator, log_file)
-                for seed in config.seeds]
-    finally:
-        if log_file is not None:
-            log_file.close()
-    result = FinetuneResult(metric=evaluator.metric, higher_is_better=evaluator.higher_is_better,
-                            runs=runs, config=asdict(config), skipped_tasks=skipped)
-    logger.info('%s %s: test %s (valid %s) over seeds %s', bundle.name, evaluator.metric,
-                result.summary(), result.valid_summary(), list(config.seeds))
-    return result
+    loss: Tensor

@@ -11,14 +11,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import Data
 
-from ..data.loader import GraphLoader
-from ..data.neighbor_loader import NeighborLoader
-from ..train.trainer import encoder_num_layers
-from ..utils import resolve_device, seed_everything
-from .evaluator import Evaluator
-from .finetune import FinetuneResult, _check_labelled_split, select_best_epoch
+from ..tasks import Evaluator, Task, label_array
+from ..utils import seed_everything
+from .finetune import FinetuneResult, select_best_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -28,111 +24,6 @@ DEFAULT_CS: tuple[float, ...] = tuple(10.0 ** k for k in range(-4, 5))
 PROBE_TASK_TYPES = ('multiclass classification', 'binary classification', 'regression')
 _DEFAULT_METRIC = {'multiclass classification': 'acc', 'binary classification': 'rocauc',
                    'regression': 'rmse'}
-
-
-# ----------------------------------------------------------------------------- embeddings
-def _encode(encoder: torch.nn.Module, data: Any) -> Tensor:
-    return encoder(data.x, data.edge_index, edge_attr=getattr(data, 'edge_attr', None),
-                   batch=None)
-
-
-@torch.no_grad()
-def embed_nodes(encoder: torch.nn.Module, data: Data, device: str | torch.device | None = None,
-                batch_size: int | None = None, *, nodes: Tensor | None = None,
-                num_hops: int | None = None, num_neighbors: Sequence[int] | None = None,
-                progress: bool = False) -> Tensor:
-    r"""Embeddings of the nodes of one graph by a frozen encoder (in eval mode; its mode is
-    restored afterwards).
-
-    Full-batch by default. With :obj:`batch_size`, mini-batches of that many target nodes
-    with *all* their neighbours up to :obj:`num_hops` hops
-    (:class:`~graphpfm.data.NeighborLoader` with ``-1`` at every hop) give the same
-    embeddings as the full graph, up to float rounding, for any encoder of at most
-    ``num_hops - 1`` layers: the extra hop gives every node whose features reach the targets
-    its full in-degree, which GCN's symmetric normalisation needs (GraphSAGE and GAT would be
-    exact with ``num_hops`` equal to the number of layers). On graphs too large for that
-    (all neighbours within ``num_hops`` hops of a batch can approach the whole graph), pass
-    :obj:`num_neighbors` to embed from *sampled* neighbourhoods instead (approximate, as
-    GraphSAGE's inference; the sample is fixed by a generator seeded with 0).
-
-    Args:
-        encoder (torch.nn.Module): the encoder; called as
-            ``encoder(x, edge_index, edge_attr=..., batch=None)``.
-        data (Data): the graph.
-        device (str or torch.device, optional): where to run; :obj:`None` or ``'auto'``: CUDA
-            if available, else CPU. (default: :obj:`None`)
-        batch_size (int, optional): target nodes per mini-batch; :obj:`None` or ``0`` for the
-            full graph at once. (default: :obj:`None`)
-        nodes (Tensor, optional): embed only these nodes (ids or a mask); the rows follow
-            their order. (default: :obj:`None`, all nodes)
-        num_hops (int, optional): hops of the exact mini-batches. (default: the encoder's
-            ``num_layers + 1``)
-        num_neighbors (list of int, optional): sample this many neighbours per hop instead
-            (needs :obj:`batch_size`). (default: :obj:`None`, all neighbours)
-        progress (bool): progress bar over mini-batches. (default: :obj:`False`)
-
-    Returns:
-        FloatTensor ``[num_selected_nodes, out_channels]`` on the CPU.
-    """
-    device = resolve_device(device)
-    was_training = encoder.training
-    encoder.to(device).eval()
-    try:
-        if nodes is not None:
-            nodes = torch.as_tensor(nodes)
-            nodes = nodes.nonzero().view(-1) if nodes.dtype == torch.bool else nodes.long()
-        if num_neighbors is not None and not batch_size:
-            raise ValueError('num_neighbors (sampled inference) needs a batch_size')
-        if not batch_size:
-            import copy
-            h = _encode(encoder, copy.copy(data).to(device)).float().cpu()
-            return h if nodes is None else h[nodes]
-        if num_neighbors is None:
-            hops = num_hops if num_hops is not None else encoder_num_layers(encoder) + 1
-            num_neighbors = [-1] * hops
-        loader = NeighborLoader(data, num_neighbors, batch_size=batch_size, input_nodes=nodes,
-                                shuffle=False, generator=torch.Generator().manual_seed(0))
-        chunks = []
-        from tqdm.auto import tqdm
-        for batch in tqdm(loader, desc='embed', disable=not progress, leave=False):
-            batch = batch.to(device)
-            chunks.append(_encode(encoder, batch)[:batch.batch_size].float().cpu())
-        return torch.cat(chunks)
-    finally:
-        encoder.train(was_training)
-
-
-@torch.no_grad()
-def embed_graphs(encoder: torch.nn.Module, dataset: Any,
-                 device: str | torch.device | None = None, batch_size: int = 256,
-                 pool: str = 'mean') -> tuple[Tensor, Tensor | None]:
-    r"""Pooled graph embeddings of every graph of ``dataset`` (in order) by a frozen encoder,
-    and the graphs' labels (:obj:`None` if unlabelled).
-
-    Args:
-        encoder (torch.nn.Module): the encoder.
-        dataset: graphs, e.g. a :class:`~graphpfm.data.GraphStore`.
-        device (str or torch.device, optional): where to run. (default: :obj:`None`, auto)
-        batch_size (int): graphs per batch. (default: :obj:`256`)
-        pool (str): ``'mean'``, ``'sum'`` or ``'max'``. (default: :obj:`'mean'`)
-    """
-    from ..nn.heads import resolve_pool
-    device = resolve_device(device)
-    pool_fn = resolve_pool(pool)
-    was_training = encoder.training
-    encoder.to(device).eval()
-    embs, ys = [], []
-    try:
-        for batch in GraphLoader(dataset, batch_size=batch_size, shuffle=False):
-            batch = batch.to(device)
-            h = encoder(batch.x, batch.edge_index, edge_attr=getattr(batch, 'edge_attr', None),
-                        batch=batch.batch)
-            embs.append(pool_fn(h, batch.batch, size=batch.num_graphs).float().cpu())
-            ys.append(getattr(batch, 'y', None))
-    finally:
-        encoder.train(was_training)
-    y = None if any(t is None for t in ys) else torch.cat([t.cpu() for t in ys])
-    return torch.cat(embs), y
 
 
 # ----------------------------------------------------------------------------- linear probe
@@ -172,16 +63,6 @@ def infer_task_type(y: Tensor) -> str:
     if observed.numel() and bool(((observed == 0) | (observed == 1)).all()):
         return 'binary classification'
     return 'regression'
-
-
-def _labels(y: Tensor, task_type: str) -> np.ndarray:
-    """``[n, 1]`` class indices (multiclass; missing = -1) or ``[n, T]`` floats (NaN = missing)."""
-    if task_type == 'multiclass classification':
-        if y.is_floating_point():
-            y = torch.nan_to_num(y, nan=-1.0)
-        return y.reshape(-1, 1).long().numpy()
-    y = y.float()
-    return (y.view(-1, 1) if y.dim() == 1 else y).numpy()
 
 
 def _fit_predict(task_type: str, C: float, x_train: np.ndarray, y_train: np.ndarray,
@@ -257,7 +138,7 @@ def linear_probe(embeddings: Tensor | np.ndarray, y: Tensor, split_idx: dict[str
             :obj:`y` by :func:`infer_task_type`)
         evaluator (optional): ``metric``, ``higher_is_better`` and
             ``eval({'y_true', 'y_pred'}) -> {metric: value}``, e.g.
-            :class:`~graphpfm.eval.NodeEvaluator`. (default: accuracy, ROC-AUC or RMSE by task
+            :class:`~graphpfm.tasks.Evaluator`. (default: accuracy, ROC-AUC or RMSE by task
             type)
         standardize (bool): standardise features with training statistics.
             (default: :obj:`True`)
@@ -280,7 +161,7 @@ def linear_probe(embeddings: Tensor | np.ndarray, y: Tensor, split_idx: dict[str
             raise ValueError(f"split_idx lacks '{split}'; it has {', '.join(split_idx)}")
     x = embeddings.detach().cpu().double().numpy() if isinstance(embeddings, Tensor) \
         else np.asarray(embeddings, dtype=np.float64)
-    labels = _labels(y, task_type)
+    labels = label_array(y, task_type)
     if x.shape[0] != labels.shape[0]:
         raise ValueError(f'{x.shape[0]} embeddings but {labels.shape[0]} labels')
     idx = {s: torch.as_tensor(split_idx[s]).long().cpu().numpy() for s in ('train', 'valid',
@@ -389,8 +270,9 @@ def probe(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     the dataset with it frozen, and run :func:`linear_probe` (``C`` chosen on validation);
     report the mean ± std (``ddof=0``) of the test scores.
 
-    Node-level bundles (one graph) are embedded by :func:`embed_nodes`; graph-level bundles
-    by mean-pooled (see :attr:`ProbeConfig.pool`) :func:`embed_graphs`.
+    Embeddings come from the bundle's :class:`~graphpfm.tasks.Task`: node-level bundles (one
+    graph) by :func:`~graphpfm.tasks.embed_nodes`, graph-level bundles by pooled (see
+    :attr:`ProbeConfig.pool`) :func:`~graphpfm.tasks.embed_graphs`.
 
     A pretrained encoder gives the same embeddings at every seed and lbfgs is deterministic,
     so its runs agree; the spread comes from randomly initialised encoders, or from
@@ -401,20 +283,15 @@ def probe(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
         make_encoder (callable): ``seed -> Encoder``.
         seeds (sequence of int, optional): overrides ``config.seeds``.
         config (ProbeConfig, optional): options. (default: :obj:`ProbeConfig()`)
-        evaluator (optional): as in :func:`linear_probe`. (default: the OGB evaluator of the
-            bundle: :class:`~graphpfm.eval.NodeEvaluator` or :class:`~graphpfm.eval.Evaluator`)
+        evaluator (optional): as in :func:`linear_probe`. (default: the bundle's
+            :class:`~graphpfm.tasks.Evaluator`)
     """
     config = ProbeConfig() if config is None else config
     if seeds is not None:
         config = ProbeConfig(**{**asdict(config), 'seeds': tuple(seeds)})
-    _check_labelled_split(bundle, 'a linear probe')
-    node_level = bundle.level == 'node'
-    if evaluator is None:
-        if node_level:
-            from .node_evaluator import NodeEvaluator
-            evaluator = NodeEvaluator.from_bundle(bundle)
-        else:
-            evaluator = Evaluator.from_bundle(bundle)
+    task = Task.from_bundle(bundle)
+    task.check_labelled('a linear probe')
+    evaluator = task.evaluator() if evaluator is None else evaluator
     task_type = bundle.task_type
     if task_type not in PROBE_TASK_TYPES:
         raise ValueError(f"task_type '{task_type}' invalid; valid options: "
@@ -423,31 +300,12 @@ def probe(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     if config.progress:
         from tqdm.auto import tqdm
         seed_iter = tqdm(config.seeds, desc=f'probe {bundle.name}', leave=False)
-    split_idx = bundle.split_idx
-    if node_level and config.batch_size:
-        parts = [bundle.split_idx[s].long() for s in ('train', 'valid', 'test')]
-        nodes = torch.cat(parts)
-        bounds = np.cumsum([0] + [p.numel() for p in parts])
-        split_idx = {s: torch.arange(int(bounds[i]), int(bounds[i + 1]))
-                     for i, s in enumerate(('train', 'valid', 'test'))}
     runs = []
     for seed in seed_iter:
         seed_everything(seed)
-        encoder = make_encoder(seed)
-        if node_level and config.batch_size:  # mini-batches: embed the split nodes only
-            data = bundle.dataset
-            emb = embed_nodes(encoder, data, config.device, config.batch_size, nodes=nodes,
-                              num_neighbors=config.num_neighbors)
-            y = data.y[nodes]
-        elif node_level:
-            data = bundle.dataset
-            emb = embed_nodes(encoder, data, config.device)
-            y = data.y
-        else:
-            emb, y = embed_graphs(encoder, bundle.dataset, config.device,
-                                  config.batch_size or 256, config.pool)
-            if y is None:
-                raise ValueError(f"dataset '{bundle.name}' has graphs without labels")
+        emb, y, split_idx = task.embed(make_encoder(seed), config.device,
+                                       batch_size=config.batch_size,
+                                       num_neighbors=config.num_neighbors, pool=config.pool)
         res = linear_probe(emb, y, split_idx, Cs=config.Cs, seed=seed,
                            task_type=task_type, evaluator=evaluator,
                            standardize=config.standardize, max_iter=config.max_iter)

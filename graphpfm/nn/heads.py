@@ -1,4 +1,5 @@
-"""Graph-level readout and prediction head on top of an :class:`~graphpfm.nn.encoders.Encoder`."""
+"""Prediction heads on top of an :class:`~graphpfm.nn.encoders.Encoder`: graph-level readout
+and head, node-level head."""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,7 +7,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
 #: global pooling functions by name
@@ -88,3 +89,49 @@ class GraphPredictor(torch.nn.Module):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}({self.encoder!r}, num_tasks={self.num_tasks}, '
                 f"pool='{self.pool}', dropout={self.dropout})")
+
+
+class NodePredictor(torch.nn.Module):
+    r"""Encoder and a linear head on every node embedding, the usual node-classification
+    model for transferring a pretrained encoder (e.g. `Hu et al. (2020)
+    <https://arxiv.org/abs/1905.12265>`_, `GraphMAE <https://arxiv.org/abs/2205.10803>`_).
+
+    .. math::
+        \hat{\mathbf{y}}_i = \mathbf{W} \, \mathrm{dropout}(\mathbf{h}_i) + \mathbf{b}
+
+    Args:
+        encoder (Encoder): node encoder with ``out_channels``.
+        num_outputs (int): classes (multiclass) or tasks.
+        dropout (float): dropout on the node embedding. (default: :obj:`0.0`)
+    """
+
+    def __init__(self, encoder: torch.nn.Module, num_outputs: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if num_outputs < 1:
+            raise ValueError(f'num_outputs must be >= 1, got {num_outputs}')
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f'dropout must be in [0, 1), got {dropout}')
+        self.encoder = encoder
+        self.num_outputs = num_outputs
+        self.dropout = dropout
+        self.head = torch.nn.Linear(encoder.out_channels, num_outputs)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the head only; the (possibly pretrained) encoder is left alone."""
+        self.head.reset_parameters()
+
+    def embed(self, data: Data) -> Tensor:
+        """Node embeddings ``[num_nodes, encoder.out_channels]``."""
+        return self.encoder(data.x, data.edge_index, edge_attr=getattr(data, 'edge_attr', None),
+                            batch=None)
+
+    def predict(self, h: Tensor) -> Tensor:
+        """The head on node embeddings ``h``."""
+        return self.head(torch.nn.functional.dropout(h, self.dropout, self.training))
+
+    def forward(self, data: Data) -> Tensor:
+        return self.predict(self.embed(data))
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}({self.encoder}, num_outputs={self.num_outputs}, '
+                f'dropout={self.dropout})')

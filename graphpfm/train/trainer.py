@@ -1,71 +1,42 @@
 """The pretraining loop: one optimizer over one objective, logs, checkpoints."""
 from __future__ import annotations
 
-import contextlib
-import copy
 import json
 import logging
-import math
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from torch import Tensor
 from torch_geometric.data import Data
-from tqdm.auto import tqdm
 
-from ..data.loader import GraphLoader, ShardedBatchSampler
-from ..data.neighbor_loader import NeighborLoader
 from ..objectives.base import Objective, seed_count
-from ..utils import resolve_device, seed_everything
+from ..tasks import Task
+from ..tasks.node import (  # noqa: F401  (part of this module's interface)
+    DEFAULT_NODE_BATCH_SIZE,
+    DEFAULT_NUM_NEIGHBORS,
+    FULL_BATCH_MAX_SIZE,
+    check_node_batching,
+    encoder_num_layers,
+    graph_size,
+    resolve_node_batching,
+)
+from ..utils import seed_everything
 from .checkpoint import save_checkpoint
+from .loop import (  # noqa: F401  (part of this module's interface)
+    AMP_MODES,
+    LR_SCHEDULES,
+    SYNC_EVERY,
+    autocast_context,
+    data_parallel,
+    init_distributed,
+    lr_factor,
+    run_device,
+    train_epoch,
+)
 
 log = logging.getLogger(__name__)
-
-#: automatic node batching trains full-batch while ``num_nodes * num_features + num_edges`` is
-#: at most this (Cora: 3.9M, ogbn-arxiv: 22.8M; ogbn-products, at 364M, gets mini-batches)
-FULL_BATCH_MAX_SIZE = 25_000_000
-#: seed nodes per mini-batch when the automatic choice is mini-batching
-DEFAULT_NODE_BATCH_SIZE = 1024
-#: neighbours sampled per node and hop by default (one hop per encoder layer)
-DEFAULT_NUM_NEIGHBORS = 10
-#: optimizer steps between read-backs of the running loss within an epoch (a device
-#: synchronisation: the finiteness check off the CPU, and the progress bar)
-SYNC_EVERY = 20
-
-
-#: mixed-precision modes of :class:`TrainConfig` (``None``: float32)
-AMP_MODES = (None, 'bf16', 'fp16')
-LR_SCHEDULES = (None, 'cosine')
-
-
-def lr_factor(step: int, total_steps: int, warmup_steps: int = 0,
-              schedule: str | None = 'cosine') -> float:
-    r"""The learning-rate multiplier of optimizer step ``step`` (0-based) of ``total_steps``:
-    a linear warm-up from :math:`1/w` to 1 over the first ``warmup_steps`` (:math:`w`), then
-    for ``'cosine'`` :math:`\frac{1}{2}\big(1 + \cos(\pi\, t / T)\big)` with :math:`t` the
-    steps after the warm-up and :math:`T` their number (GraphMAE's per-epoch schedule when
-    there is one step per epoch; BGRL's warm-up and cosine decay); :obj:`None`: constant."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    if schedule is None:
-        return 1.0
-    t, horizon = step - warmup_steps, max(total_steps - warmup_steps, 1)
-    return 0.5 * (1.0 + math.cos(math.pi * min(t, horizon) / horizon))
-
-
-def autocast_context(device: torch.device, amp: str | None) -> Any:
-    """The :func:`torch.autocast` context of ``amp`` on ``device`` (a no-op for ``None``)."""
-    if amp is None:
-        return contextlib.nullcontext()
-    if amp == 'fp16' and device.type != 'cuda':
-        raise ValueError(f"amp 'fp16' needs a CUDA device, got {device}; use 'bf16' on "
-                         f'{device.type}')
-    dtype = torch.bfloat16 if amp == 'bf16' else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 @dataclass
@@ -160,77 +131,6 @@ class TrainConfig:
         self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
 
 
-def init_distributed(device: torch.device) -> tuple[int, int]:
-    """``(rank, world_size)``: joins the process group that ``torchrun`` describes in the
-    environment (``WORLD_SIZE`` > 1; ``gloo`` on CPU, ``nccl`` on CUDA), or ``(0, 1)``."""
-    import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or not dist.is_available():
-        return 0, 1
-    dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    return dist.get_rank(), dist.get_world_size()
-
-
-def host_group() -> Any:
-    """The process group for host-side flags under ``torch.distributed``: the default group
-    under gloo, a new gloo group under any other backend (with nccl, a flag on the GPU read back
-    every step would make the host wait for the device every step). Call it on every rank."""
-    import torch.distributed as dist
-    return None if dist.get_backend() == 'gloo' else dist.new_group(backend='gloo')
-
-
-def skip_small_batch(batch: Any, world_size: int = 1, group: Any = None) -> bool:
-    """Whether to skip a training batch of fewer than two nodes (batch norm needs two values
-    per channel). With ``world_size > 1`` the decision is taken over all ranks' shares of the
-    global batch (one tiny all-reduce of a host-side flag over ``group``, see
-    :func:`host_group`), so that the ranks skip together: one rank skipping alone would leave
-    the others waiting in DDP's gradient all-reduce."""
-    small = batch.num_nodes < 2
-    if world_size == 1:
-        return small
-    import torch.distributed as dist
-    flag = torch.tensor([int(small)])  # on the host, as batch.num_nodes is
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=group)
-    return bool(flag.item())
-
-
-def check_node_batching(node_batch_size: int | None, num_neighbors: Sequence[int] | None
-                        ) -> list[int] | None:
-    """Validate the node mini-batching options; returns ``num_neighbors`` as a list."""
-    if node_batch_size is not None and node_batch_size < 0:
-        raise ValueError(f'node_batch_size must be None (automatic), 0 (full batch) or '
-                         f'positive, got {node_batch_size}')
-    if num_neighbors is None:
-        return None
-    num_neighbors = [int(k) for k in num_neighbors]
-    if not num_neighbors or any(k < -1 for k in num_neighbors):
-        raise ValueError(f'num_neighbors must be a non-empty list of ints >= -1 '
-                         f'(-1: all neighbours), got {num_neighbors}')
-    return num_neighbors
-
-
-def encoder_num_layers(encoder: torch.nn.Module, default: int = 2) -> int:
-    """The encoder's number of message-passing layers (its ``num_layers``), else ``default``."""
-    kwargs = getattr(encoder, 'kwargs', {}) or {}
-    value = kwargs.get('num_layers', getattr(encoder, 'num_layers', None))
-    return int(value) if value else default
-
-
-def graph_size(data: Data) -> int:
-    """``num_nodes * num_features + num_edges``: the size the automatic node batching uses."""
-    x = getattr(data, 'x', None)
-    features = int(x.size(1)) if x is not None and x.dim() > 1 else 1
-    return int(data.num_nodes) * features + int(data.num_edges)
-
-
-def resolve_node_batching(data: Data, node_batch_size: int | None) -> int:
-    """``0`` (full batch) or the number of seed nodes per mini-batch, for ``data``."""
-    if node_batch_size is not None:
-        return int(node_batch_size)
-    return 0 if graph_size(data) <= FULL_BATCH_MAX_SIZE else DEFAULT_NODE_BATCH_SIZE
-
-
 class Trainer:
     r"""Trains an :class:`~graphpfm.objectives.Objective` on a dataset of graphs, or on the
     nodes of one large graph.
@@ -278,9 +178,7 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.provenance = provenance or {}
         self.run_config = run_config or {'train': asdict(self.config)}
-        self.device = resolve_device(self.config.device)
-        if self.device.type == 'cuda' and 'LOCAL_RANK' in os.environ:
-            self.device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
+        self.device = run_device(self.config.device)
         #: data-parallel rank and number of ranks (``torchrun``); (0, 1) in one process
         self.rank, self.world_size = 0, 1
         self._host_group: Any = None  # process group for host-side flags (None: default)
@@ -290,25 +188,23 @@ class Trainer:
         self.node_batch_size: int | None = None
         self._scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
 
-    def make_loader(self, dataset: Any) -> GraphLoader:
-        # one sampler for one process and for data parallelism (every rank its share of the
-        # same global batches), so that both see the same batches in the same order
-        gen = torch.Generator().manual_seed(self.config.seed)
-        sampler = ShardedBatchSampler(len(dataset), self.config.batch_size, self.world_size,
-                                      self.rank, gen)
-        return GraphLoader(dataset, batch_size=1, batch_sampler=sampler, generator=gen,
-                           num_workers=self.config.num_workers,
-                           pin_memory=self.device.type == 'cuda',
-                           persistent_workers=self.config.num_workers > 0)
-
-    def make_node_loader(self, data: Data, batch_size: int) -> NeighborLoader:
-        """Mini-batches of ``batch_size`` seed nodes (all nodes, shuffled by the seed)."""
-        num_neighbors = self.config.num_neighbors
-        if num_neighbors is None:
-            num_neighbors = [DEFAULT_NUM_NEIGHBORS] * encoder_num_layers(self.objective.encoder)
-        gen = torch.Generator().manual_seed(self.config.seed)
-        return NeighborLoader(data, num_neighbors, batch_size=batch_size, shuffle=True,
-                              generator=gen)
+    def make_loader(self, dataset: Any) -> Any:
+        """The training batches of ``dataset`` for this run: shuffled batches of graphs (each
+        rank its share of the same global batches under data parallelism, see
+        :func:`~graphpfm.tasks.graph_batches`), or for one graph the whole graph or
+        mini-batches of seed nodes (:func:`~graphpfm.tasks.node_batches`)."""
+        cfg = self.config
+        task = Task.for_data(dataset)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        if task.level == 'node':
+            self.node_batch_size = resolve_node_batching(dataset, cfg.node_batch_size)
+            return task.pretrain_batches(self.node_batch_size, gen,
+                                         num_neighbors=cfg.num_neighbors,
+                                         encoder=self.objective.encoder, device=self.device)
+        return task.pretrain_batches(cfg.batch_size, gen, world_size=self.world_size,
+                                     rank=self.rank, num_workers=cfg.num_workers,
+                                     pin_memory=self.device.type == 'cuda',
+                                     persistent_workers=cfg.num_workers > 0)
 
     def fit(self, dataset: Any) -> list[dict[str, Any]]:
         """Train for ``config.epochs`` epochs; returns the per-epoch records.
@@ -330,32 +226,22 @@ class Trainer:
             raise ValueError('data-parallel training (torchrun) covers datasets of graphs; '
                              'node-level pretraining runs in one process')
         self.objective.to(self.device)
-        self._model = self.objective
+        # some objectives leave heads unused on some batches (e.g. bond heads)
+        self._model, self._host_group = data_parallel(self.objective, self.device,
+                                                      self.world_size,
+                                                      find_unused_parameters=True)
         if self.world_size > 1:
-            from torch.nn.parallel import DistributedDataParallel
-            # some objectives leave heads unused on some batches (e.g. bond heads)
-            self._model = DistributedDataParallel(
-                self.objective, device_ids=[self.device.index] if self.device.type == 'cuda'
-                else None, find_unused_parameters=True)
             log.info('data-parallel training: rank %d of %d, global batch %d',
                      self.rank, self.world_size, cfg.batch_size)
-            self._host_group = host_group()  # the per-step skip decision travels over it
         optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         self.node_batch_size = None
+        loader = self.make_loader(dataset)
         if node_level:
-            self.node_batch_size = resolve_node_batching(dataset, cfg.node_batch_size)
-            if self.node_batch_size == 0:
-                # moved once (a shallow copy: the caller's graph stays where it is)
-                loader: Any = [copy.copy(dataset).to(self.device)]
-            else:
-                loader = self.make_node_loader(dataset, self.node_batch_size)
             log.info('node-level pretraining on %d nodes: %s', dataset.num_nodes,
                      'full batch' if self.node_batch_size == 0 else
                      f'mini-batches of {self.node_batch_size} seed nodes, neighbours '
                      f'{loader.num_neighbors}')
-        else:
-            loader = self.make_loader(dataset)
         corruption = torch.Generator(device=self.device).manual_seed(
             cfg.seed + 1 + 1_000_003 * self.rank)
         # loss scaling only for float16 (bf16 has float32's range); disabled it is a no-op
@@ -390,117 +276,28 @@ class Trainer:
             # drop the DDP wrapper: a Trainer kept alive must not hold the reducer (freeing it
             # after the caller destroys the process group can deadlock in gloo's destructor)
             self._model = self.objective
+        unit = 'nodes' if node_level else 'graphs'
+        if not any(record[unit] for record in self.history):
+            raise ValueError('the run trained on nothing: every batch had fewer than two nodes '
+                             '(batch norm needs two); no checkpoint written')
         self.save()
         return self.history
-
-    def _skip(self, batch: Any) -> bool:
-        """:func:`skip_small_batch` of this batch over this run's ranks."""
-        return skip_small_batch(batch, self.world_size, self._host_group)
 
     def _epoch(self, epoch: int, loader: Any, optimizer: torch.optim.Optimizer,
                corruption: torch.Generator, node_level: bool = False) -> dict[str, Any]:
         cfg = self.config
         self.objective.train()
         hook = getattr(self.objective, 'on_step_end', None)
-        scaler = self._scaler
-        check_each_step = self.check_each_step
-        if check_each_step is None:
-            check_each_step = self.device.type == 'cpu'
-        # the epoch's sums stay on the device (float64; MPS has none), read back at the end
-        dtype = torch.float32 if self.device.type == 'mps' else torch.float64
-        total_loss = torch.zeros((), dtype=dtype, device=self.device)
-        window_loss = torch.zeros((), dtype=dtype, device=self.device)
-        total, steps, window_n, window_steps = 0, 0, 0, 0
-        step_loss: list[float] = []
-        last_lr = math.nan
-        # name -> weighted sum: a device tensor, or a float for logs that are Python numbers
-        sums: dict[str, Tensor | float] = {}
-        start = time.perf_counter()
-        # one iterator per epoch, handed to tqdm: tqdm.auto's bar calls iter() on what it is
-        # given and then iterates it again, which for a DataLoader draws the epoch's seed twice
-        # and, with worker processes, starts their prefetching twice
-        bar = tqdm(iter(loader), total=len(loader), desc=f'epoch {epoch}/{cfg.epochs}',
-                   leave=False, unit='batch', disable=not cfg.progress or self.rank != 0)
-        for batch in bar:
-            if self._skip(batch):
-                continue
-            batch = batch.to(self.device, non_blocking=True)
-            with autocast_context(self.device, cfg.amp):
-                out = self._model(batch, corruption)
-            steps += 1
-            loss = out.loss.detach()
-            if check_each_step and not torch.isfinite(loss):
-                raise FloatingPointError(f'non-finite loss {float(loss)} at epoch {epoch}, '
-                                         f'step {steps}')
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(out.loss.float()).backward()
-            if cfg.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(self.objective.parameters(), cfg.grad_clip)
-            last_lr = optimizer.param_groups[0]['lr']
-            scaler.step(optimizer)
-            scaler.update()
-            if self._scheduler is not None:
-                self._scheduler.step()
-            if callable(hook):
-                hook()
-            # seed nodes of a mini-batch, every node of the full graph; or graphs
-            n = seed_count(batch) if node_level else batch.num_graphs
-            total += n
-            weighted = loss.to(dtype) * n
-            total_loss += weighted
-            for k, v in out.logs.items():
-                if isinstance(v, Tensor):
-                    v = v.detach().to(device=self.device, dtype=dtype)
-                else:
-                    v = float(v)
-                sums[k] = sums.get(k, 0.0) + v * n
-            window_end = False
-            if cfg.log_every:
-                window_loss += weighted
-                window_n, window_steps = window_n + n, window_steps + 1
-                window_end = window_steps == cfg.log_every
-            if window_end or steps % SYNC_EVERY == 0:  # one read-back of the running sums
-                if window_end:
-                    window_sum, running = torch.stack((window_loss, total_loss)).tolist()
-                    step_loss.append(window_sum / window_n)
-                    window_loss.zero_()
-                    window_n, window_steps = 0, 0
-                else:
-                    running = float(total_loss)
-                if not math.isfinite(running):
-                    raise FloatingPointError(f'non-finite loss at epoch {epoch}, within its '
-                                             f'first {steps} steps')
-                bar.set_postfix(loss=f'{running / total:.4f}')
-        keys = sorted(sums) if self.world_size > 1 else list(sums)  # the same on all ranks
-        # [loss, *logs, count, the last window's loss (this rank's own)], read back at once
-        figures = torch.stack([total_loss, *(torch.as_tensor(sums[k], dtype=dtype,
-                                                              device=self.device)
-                                             for k in keys),
-                               torch.as_tensor(total, dtype=dtype, device=self.device),
-                               window_loss])
-        if self.world_size > 1:  # the epoch's figures over all ranks
-            import torch.distributed as dist
-            summed = figures[:-1].clone()
-            dist.all_reduce(summed)
-            figures = torch.cat([summed, figures[-1:]])
-        *values, total, window_sum = figures.tolist()  # the epoch's one read-back
-        seconds = time.perf_counter() - start  # after the read-back: the device has finished
-        total = int(total)
-        if not math.isfinite(values[0]):
-            raise FloatingPointError(f'non-finite loss at epoch {epoch}')
-        denom = max(total, 1)
-        record: dict[str, Any] = {'epoch': epoch, 'loss': values[0] / denom}
-        if self._scheduler is not None:
-            record['lr'] = last_lr  # the rate of the epoch's last step
-        record.update({k: v / denom for k, v in zip(keys, values[1:])})
-        if cfg.log_every:
-            if window_n:
-                step_loss.append(window_sum / window_n)
-            record['step_loss'] = step_loss
-        unit = 'nodes' if node_level else 'graphs'
-        record.update({unit: total, 'seconds': seconds,
-                       f'{unit}_per_s': total / seconds if seconds > 0 else math.nan})
+        record = train_epoch(
+            lambda batch: self._model(batch, corruption), loader, optimizer,
+            device=self.device, count=seed_count if node_level else _num_graphs,
+            params=self.objective.parameters(), skip=_too_small, host_group=self._host_group,
+            amp=cfg.amp, scaler=self._scaler, grad_clip=cfg.grad_clip,
+            scheduler=self._scheduler, on_step_end=hook if callable(hook) else None,
+            log_every=cfg.log_every, world_size=self.world_size,
+            check_each_step=self.check_each_step, progress=cfg.progress and self.rank == 0,
+            desc=f'epoch {epoch}/{cfg.epochs}', unit='nodes' if node_level else 'graphs',
+            epoch=epoch)
         return record
 
     def save(self) -> None:
@@ -513,3 +310,12 @@ class Trainer:
                         objective=self.objective.config(), objective_state_dict=head_state,
                         config=self.run_config, data=self.provenance, history=self.history)
         log.info('checkpoint written to %s', self.checkpoint_path)
+
+
+def _num_graphs(batch: Any) -> int:
+    return batch.num_graphs
+
+
+def _too_small(batch: Any) -> bool:
+    """Batches of fewer than two nodes are skipped (batch norm needs two values per channel)."""
+    return batch.num_nodes < 2

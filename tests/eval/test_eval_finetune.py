@@ -16,6 +16,7 @@ from graphpfm.nn.heads import GraphPredictor
 
 # the package attribute `finetune` is the function; fetch the module itself
 finetune_module = importlib.import_module('graphpfm.eval.finetune')
+graph_task_module = importlib.import_module('graphpfm.tasks.graph')
 
 
 # ---------------------------------------------------------------- selection
@@ -86,7 +87,7 @@ def spy(monkeypatch):
             super().__init__(*args, **kwargs)
             models.append(self)
 
-    monkeypatch.setattr(finetune_module, 'GraphPredictor', Spy)
+    monkeypatch.setattr(graph_task_module, 'GraphPredictor', Spy)
     return models
 
 

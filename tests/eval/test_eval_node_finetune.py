@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from graphpfm.eval import FinetuneConfig, NodeEvaluator, finetune, finetune_nodes
-from graphpfm.eval import node_finetune as node_finetune_module
+from graphpfm.eval import Evaluator, FinetuneConfig, finetune
+from graphpfm.tasks import node as node_module
 
 
 class _Scripted:
@@ -52,12 +52,11 @@ def test_full_and_mini_batch_learn(node_kit, node_batch_size):
 
 @pytest.mark.parametrize('mode', ['full', 'linear'])
 def test_mini_batch_evaluation_equals_full_graph_evaluation(node_kit, monkeypatch, mode):
-    from graphpfm.train import trainer as trainer_module
     bundle = node_kit.make_node_bundle(n=60, signal=2.0)
     cfg = FinetuneConfig(mode=mode, epochs=3, lr=1e-2, seeds=(0,), node_batch_size=8,
                          num_neighbors=[3, 3])
     whole = finetune(bundle, node_kit.make_gcn, cfg).runs[0]['curves']
-    monkeypatch.setattr(trainer_module, 'FULL_BATCH_MAX_SIZE', 0)  # a "large" graph
+    monkeypatch.setattr(node_module, 'FULL_BATCH_MAX_SIZE', 0)  # a "large" graph
     batched = finetune(bundle, node_kit.make_gcn, cfg).runs[0]['curves']
     assert batched['train_loss'] == pytest.approx(whole['train_loss'], abs=1e-5)
     assert batched['valid'] == pytest.approx(whole['valid'], abs=1e-9)
@@ -66,7 +65,7 @@ def test_mini_batch_evaluation_equals_full_graph_evaluation(node_kit, monkeypatc
 def test_mini_batches_use_training_nodes_only(node_kit, monkeypatch):
     bundle = node_kit.make_node_bundle(n=60)
     seen = []
-    original = node_finetune_module.NeighborLoader.__iter__
+    original = node_module.NeighborLoader.__iter__
 
     def spy(self):
         for batch in original(self):
@@ -74,7 +73,7 @@ def test_mini_batches_use_training_nodes_only(node_kit, monkeypatch):
                 seen.append(batch.n_id[:batch.batch_size].clone())
             yield batch
 
-    monkeypatch.setattr(node_finetune_module.NeighborLoader, '__iter__', spy)
+    monkeypatch.setattr(node_module.NeighborLoader, '__iter__', spy)
     finetune(bundle, node_kit.make_gcn, FinetuneConfig(epochs=2, seeds=(0,), node_batch_size=6))
     train = bundle.split_idx['train'].tolist()
     assert sorted(torch.cat(seen).tolist()) == sorted(train * 2)
@@ -100,21 +99,18 @@ def test_linear_mode_leaves_the_encoder_untouched(node_kit):
 
 def test_multitask_binary_nodes_rocauc(node_kit):
     bundle = node_kit.make_node_bundle(n=90, signal=2.0, binary_tasks=3)
-    res = finetune_nodes(bundle, node_kit.make_gcn, FinetuneConfig(epochs=10, lr=1e-2,
-                                                                   seeds=(0,)))
+    res = finetune(bundle, node_kit.make_gcn, FinetuneConfig(epochs=10, lr=1e-2, seeds=(0,)))
     assert res.metric == 'rocauc' and res.mean > 0.7
 
 
 def test_ogbn_names_use_the_ogb_node_evaluator(node_kit):
     bundle = node_kit.make_node_bundle(name='ogbn-arxiv')
-    assert NodeEvaluator.from_bundle(bundle).is_ogb
+    assert Evaluator.from_bundle(bundle).is_ogb
     res = finetune(bundle, node_kit.make_gcn, FinetuneConfig(epochs=2, seeds=(0,)))
     assert res.metric == 'acc' and 0.0 <= res.mean <= 1.0
 
 
-def test_node_finetune_rejects_graph_bundles_and_bad_config(kit, node_kit):
-    with pytest.raises(ValueError, match='node-level'):
-        finetune_nodes(kit.make_bundle(kit.binary_labels(20)), kit.make_tiny)
+def test_node_finetune_rejects_bad_config(kit, node_kit):
     with pytest.raises(ValueError, match='node_batch_size'):
         FinetuneConfig(node_batch_size=-2)
     with pytest.raises(ValueError, match='num_neighbors'):

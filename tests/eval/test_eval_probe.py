@@ -4,7 +4,7 @@ import pytest
 import torch
 from ogb.nodeproppred import Evaluator as OGBNodeEvaluator
 
-from graphpfm.eval import NodeEvaluator, ProbeConfig, embed_nodes, format_table, linear_probe, probe
+from graphpfm.eval import Evaluator, ProbeConfig, embed_nodes, format_table, linear_probe, probe
 from graphpfm.eval.probe import infer_task_type
 from graphpfm.nn import build_encoder
 
@@ -108,22 +108,22 @@ def test_node_evaluator_matches_ogb():
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 40, (50, 1))
     y_pred = rng.integers(0, 40, (50, 1))
-    ours = NodeEvaluator('ogbn-arxiv')
+    ours = Evaluator('ogbn-arxiv')
     assert ours.is_ogb and ours.metric == 'acc'
     ref = OGBNodeEvaluator('ogbn-arxiv').eval({'y_true': y_true, 'y_pred': y_pred})['acc']
     assert ours.eval({'y_true': y_true, 'y_pred': y_pred}) == {'acc': ref}
-    prot = NodeEvaluator('ogbn-proteins')
+    prot = Evaluator('ogbn-proteins')
     yt = rng.integers(0, 2, (30, 112))
     yp = rng.random((30, 112))
     assert prot.eval({'y_true': yt, 'y_pred': yp})['rocauc'] == pytest.approx(
         OGBNodeEvaluator('ogbn-proteins').eval({'y_true': yt, 'y_pred': yp})['rocauc'])
-    generic = NodeEvaluator('Cora', metric='acc')
+    generic = Evaluator('Cora', metric='acc')
     assert not generic.is_ogb
     assert generic.eval({'y_true': y_true, 'y_pred': y_true}) == {'acc': 1.0}
     with pytest.raises(ValueError, match='valid options'):
-        NodeEvaluator('Cora')
+        Evaluator('Cora')
     with pytest.raises(ValueError, match='disagrees'):
-        NodeEvaluator('ogbn-arxiv', metric='rocauc')
+        Evaluator('ogbn-arxiv', metric='rocauc')
 
 
 @pytest.mark.parametrize('name', ['gcn', 'sage', 'gat'])

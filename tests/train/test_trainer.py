@@ -162,7 +162,7 @@ def test_an_epoch_reads_its_sums_back_once(mol_store, tmp_path, monkeypatch):
         with host_reads() as reads:
             tr.fit(mol_store)
         assert [r for r in reads if r[1].startswith('graphpfm/objectives/')] == []
-        loop = [r for r in reads if r[1] == 'graphpfm/train/trainer.py']
+        loop = [r for r in reads if r[1] == 'graphpfm/train/loop.py']
         assert len(loop) == 2 * per_epoch, loop
 
 
@@ -185,8 +185,8 @@ def _nan_at(obj, call):
 ])
 def test_non_finite_loss_raises_naming_the_epoch(check_each_step, sync_every, match, mol_store,
                                                  tmp_path, monkeypatch):
-    import graphpfm.train.trainer as trainer_module
-    monkeypatch.setattr(trainer_module, 'SYNC_EVERY', sync_every)
+    import graphpfm.train.loop as loop_module
+    monkeypatch.setattr(loop_module, 'SYNC_EVERY', sync_every)
     tr = _trainer(tmp_path)
     _nan_at(tr.objective, 6)  # epoch 2 (4 steps an epoch), its step 2
     tr.check_each_step = check_each_step

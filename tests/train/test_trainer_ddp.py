@@ -63,16 +63,21 @@ def test_two_gloo_ranks_equal_one_process_with_the_global_batch(tmp_path):
 
 
 def test_sharded_batches_add_up_to_the_single_process_batches():
-    from graphpfm.data import ShardedBatchSampler
-    single = [b for b in torch.utils.data.BatchSampler(
-        torch.randperm(20, generator=torch.Generator().manual_seed(1)).tolist(), 6, False)]
-    shards = [list(ShardedBatchSampler(20, 6, 2, r, torch.Generator().manual_seed(1)))
-              for r in range(2)]
-    assert [a + b for a, b in zip(*shards)] == single
-    assert len(ShardedBatchSampler(20, 6, 2, 0)) == 4
-    assert list(ShardedBatchSampler(7, 6, 2, 1, shuffle=False)) == [[3, 4, 5]]  # last (1) dropped
+    from graphpfm.tasks import graph_batches
+    data = list(range(20))
+
+    def order(world, rank):
+        loader = graph_batches(data, 6, torch.Generator().manual_seed(1), world_size=world,
+                               rank=rank)
+        return [list(loader.batch_sampler) for _ in range(2)]  # two epochs
+    single = order(1, 0)
+    assert [len(b) for b in single[0]] == [6, 6, 6, 2]
+    assert single[0] != single[1]  # a new order every epoch
+    for epoch in range(2):
+        shards = [order(2, r)[epoch] for r in range(2)]
+        assert [a + b for a, b in zip(*shards, strict=True)] == single[epoch]
     with pytest.raises(ValueError, match='at least one item per rank'):
-        ShardedBatchSampler(10, 1, 2, 0)
+        graph_batches(data, 1, torch.Generator(), world_size=2, rank=0)
 
 
 ONE_ATOM = ['C', 'CCO', 'C', 'CCN', 'c1ccccc1', 'C', 'CC(=O)O', 'N']  # 'C' and 'N': one atom

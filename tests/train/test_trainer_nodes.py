@@ -7,9 +7,9 @@ from torch_geometric.data import Data
 
 from graphpfm.nn import build_encoder
 from graphpfm.objectives import build_objective
+from graphpfm.tasks import node as node_module
+from graphpfm.tasks.node import graph_size, resolve_node_batching
 from graphpfm.train import TrainConfig, Trainer, load_encoder
-from graphpfm.train import trainer as trainer_module
-from graphpfm.train.trainer import graph_size, resolve_node_batching
 
 
 def _graph(n=50, f=6, seed=0):
@@ -72,14 +72,14 @@ def test_full_batch_one_step_per_epoch(tmp_path):
 def test_mini_batch_every_node_a_seed_once_per_epoch(tmp_path, monkeypatch):
     data = _graph()
     seen = []
-    original = trainer_module.NeighborLoader.__iter__
+    original = node_module.NeighborLoader.__iter__
 
     def spy(self):
         for batch in original(self):
             seen.append(batch.n_id[:batch.batch_size].clone())
             yield batch
 
-    monkeypatch.setattr(trainer_module.NeighborLoader, '__iter__', spy)
+    monkeypatch.setattr(node_module.NeighborLoader, '__iter__', spy)
     trainer, hist, counter = _fit(data, tmp_path, node_batch_size=16, num_neighbors=[3, 2])
     assert trainer.node_batch_size == 16
     assert counter.calls == 2 * 4  # ceil(50 / 16) steps per epoch
@@ -94,7 +94,7 @@ def test_mini_batch_default_neighbours_follow_encoder_depth(tmp_path):
     obj = _objective(layers=3)
     trainer = Trainer(obj, TrainConfig(epochs=1, node_batch_size=8, device='cpu',
                                        progress=False))
-    assert trainer.make_node_loader(data, 8).num_neighbors == [10, 10, 10]
+    assert trainer.make_loader(data).num_neighbors == [10, 10, 10]
 
 
 def test_same_seed_same_losses_mini_batch(tmp_path):
@@ -109,14 +109,14 @@ def test_automatic_choice_full_batch_when_small(monkeypatch):
     assert graph_size(data) == 50 * 6 + data.num_edges
     assert resolve_node_batching(data, None) == 0
     assert resolve_node_batching(data, 0) == 0 and resolve_node_batching(data, 7) == 7
-    monkeypatch.setattr(trainer_module, 'FULL_BATCH_MAX_SIZE', graph_size(data) - 1)
-    assert resolve_node_batching(data, None) == trainer_module.DEFAULT_NODE_BATCH_SIZE
+    monkeypatch.setattr(node_module, 'FULL_BATCH_MAX_SIZE', graph_size(data) - 1)
+    assert resolve_node_batching(data, None) == node_module.DEFAULT_NODE_BATCH_SIZE
 
 
 def test_automatic_choice_used_by_fit(tmp_path, monkeypatch):
     data = _graph()
-    monkeypatch.setattr(trainer_module, 'FULL_BATCH_MAX_SIZE', 10)
-    monkeypatch.setattr(trainer_module, 'DEFAULT_NODE_BATCH_SIZE', 20)
+    monkeypatch.setattr(node_module, 'FULL_BATCH_MAX_SIZE', 10)
+    monkeypatch.setattr(node_module, 'DEFAULT_NODE_BATCH_SIZE', 20)
     trainer, _, counter = _fit(data, tmp_path, epochs=1)
     assert trainer.node_batch_size == 20 and counter.calls == 3
 

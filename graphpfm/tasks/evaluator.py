@@ -1,4 +1,5 @@
-"""OGB's dict-in / dict-out :class:`~ogb.graphproppred.Evaluator`, for any dataset by metric."""
+"""OGB's dict-in / dict-out evaluators (graph and node property prediction), for any dataset by
+metric."""
 from __future__ import annotations
 
 import functools
@@ -45,6 +46,25 @@ def ogb_graph_datasets() -> dict[str, dict[str, Any]]:
     return ogb_master(ogb.graphproppred)
 
 
+@functools.lru_cache(maxsize=1)
+def ogb_node_datasets() -> dict[str, dict[str, Any]]:
+    """:func:`ogb_master` of OGB's node property datasets."""
+    import ogb.nodeproppred
+    return ogb_master(ogb.nodeproppred)
+
+
+def _ogb_meta(name: str | None) -> tuple[dict[str, Any] | None, bool]:
+    """OGB's record of dataset ``name`` and whether it is a node dataset (``(None, False)``
+    for a name OGB does not know)."""
+    if name is None:
+        return None, False
+    meta = ogb_graph_datasets().get(name)
+    if meta is not None:
+        return meta, False
+    meta = ogb_node_datasets().get(name)
+    return meta, meta is not None
+
+
 def _to_numpy(a: Any) -> Any:
     if hasattr(a, 'detach'):
         return a.detach().cpu().numpy()
@@ -64,21 +84,24 @@ def single_class_tasks(y_true: Any) -> list[int]:
 
 class Evaluator:
     r"""The evaluator of the `Open Graph Benchmark <https://ogb.stanford.edu>`_, usable by OGB
-    dataset name or, for any other dataset, by metric name.
+    dataset name (graph ``ogbg-*`` or node ``ogbn-*``) or, for any other dataset, by metric
+    name.
 
     ``eval({'y_true': ..., 'y_pred': ...})`` takes numpy arrays or tensors of shape
-    ``[num_graphs, num_tasks]`` (NaN in ``y_true`` = missing) and returns ``{metric: value}``,
-    exactly as :class:`ogb.graphproppred.Evaluator` does: for an OGB name the call is delegated
-    to OGB's evaluator; otherwise the inputs get the same checks and the score comes from OGB's
-    own per-metric routine (``mae``, which OGB's graph evaluator lacks, is computed here the way
-    OGB computes ``rmse``: per task over labelled rows, then averaged over tasks).
+    ``[num_items, num_tasks]`` (graphs or nodes; NaN in ``y_true`` = missing; class indices
+    ``[n, 1]`` for ``acc`` on multiclass labels) and returns ``{metric: value}``, exactly as
+    OGB's evaluators do: for an OGB name the call is delegated to
+    :class:`ogb.graphproppred.Evaluator` or :class:`ogb.nodeproppred.Evaluator`; otherwise the
+    inputs get the same checks and the score comes from OGB's own per-metric routine (``mae``,
+    which OGB's graph evaluator lacks, is computed here the way OGB computes ``rmse``: per task
+    over labelled rows, then averaged over tasks).
 
     For ``rocauc`` and ``ap`` OGB skips tasks with a single class among the labelled rows;
     :meth:`skipped_tasks` names them.
 
     Args:
-        name (str, optional): an OGB graph dataset name, e.g. ``'ogbg-molbbbp'``. Its metric and
-            number of tasks are taken from OGB.
+        name (str, optional): an OGB dataset name, e.g. ``'ogbg-molbbbp'`` or
+            ``'ogbn-arxiv'``. Its metric and number of tasks are taken from OGB.
         metric (str, optional): one of :data:`METRICS`; required when :obj:`name` is not an
             OGB dataset, and must agree with OGB's when it is.
         num_tasks (int, optional): expected number of columns; :obj:`None` skips the check.
@@ -88,7 +111,8 @@ class Evaluator:
                  num_tasks: int | None = None) -> None:
         from ogb.graphproppred import Evaluator as OGBEvaluator
 
-        ogb_meta = ogb_graph_datasets().get(name) if name is not None else None
+        ogb_meta, node = _ogb_meta(name)
+        self._ogb: Any = None
         if ogb_meta is not None:
             ogb_metric = ogb_meta['eval_metric']
             if ogb_metric not in METRICS:
@@ -101,10 +125,14 @@ class Evaluator:
                 raise ValueError(f"num_tasks={num_tasks} disagrees with OGB's "
                                  f"{ogb_meta['num_tasks']} for '{name}'")
             metric, num_tasks = ogb_metric, ogb_meta['num_tasks']
-            self._ogb = OGBEvaluator(name)
+            if node:
+                from ogb.nodeproppred import Evaluator as OGBNodeEvaluator
+                self._ogb = OGBNodeEvaluator(name)
+            else:
+                self._ogb = OGBEvaluator(name)
         else:
             if metric is None:
-                raise ValueError(f"'{name}' is not an OGB graph dataset, so a metric is needed; "
+                raise ValueError(f"'{name}' is not an OGB dataset, so a metric is needed; "
                                  f"valid options: {', '.join(METRICS)}")
             _check_metric(metric)
             self._ogb = OGBEvaluator(_OGB_PROXY[metric]) if metric in _OGB_PROXY else None
@@ -117,7 +145,7 @@ class Evaluator:
     def from_bundle(cls, bundle: Any) -> 'Evaluator':
         """The evaluator for a :class:`~graphpfm.datasets.DatasetBundle` (by OGB name when the
         bundle is an OGB dataset with OGB's metric, else by its ``eval_metric``)."""
-        meta = ogb_graph_datasets().get(bundle.name)
+        meta, _ = _ogb_meta(bundle.name)
         if meta is not None and meta['eval_metric'] == bundle.eval_metric:
             return cls(bundle.name)
         if bundle.eval_metric is None:
@@ -125,7 +153,8 @@ class Evaluator:
                              f"{', '.join(METRICS)}")
         # multiclass labels are one column of class indices, whatever num_tasks says
         num_tasks = None if bundle.task_type == 'multiclass classification' else bundle.num_tasks
-        return cls(bundle.name, metric=bundle.eval_metric, num_tasks=num_tasks)
+        return cls(bundle.name if meta is None else None, metric=bundle.eval_metric,
+                   num_tasks=num_tasks)
 
     @property
     def higher_is_better(self) -> bool:
