@@ -27,9 +27,9 @@ from graphpfm.datasets import load_dataset
 from graphpfm.nn import build_encoder
 from graphpfm.nn.encoders import MolGINConv
 from graphpfm.objectives import OBJECTIVES, build_objective
-from graphpfm.train.checkpoint import package_versions
 
-from .records import append_jsonl
+from .harness.env import versions
+from .harness.records import append_jsonl
 from .throughput import objective_options
 from .transfer import graph_objectives
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                'mp_graphs_per_cpu_s': round(graphs / med[False][0], 1),
                'trials': {('sparse' if s else 'mp'): [[round(a, 6), round(b, 6)] for a, b in v]
                           for s, v in times.items()},  # [CPU s, wall s] per trial
-               'versions': package_versions()}
+               'versions': versions()}
         rows.append(row)
         print(f"{name:14s} sparse {row['sparse_graphs_per_cpu_s']:7.1f} graphs/CPU-s   "
               f"message passing {row['mp_graphs_per_cpu_s']:7.1f}   CPU time ratio "

@@ -51,14 +51,12 @@ import torch
 from graphpfm import build_encoder, build_objective, load_dataset
 from graphpfm.objectives import OBJECTIVES, required_targets
 from graphpfm.train import TrainConfig, Trainer
-from graphpfm.train.checkpoint import package_versions
 from graphpfm.train.trainer import autocast_context
 from graphpfm.utils import resolve_device
 
-from .ddp import hardware
-from .flops import git_sha
+from .harness.env import git_commit, hardware, versions
+from .harness.records import append_jsonl
 from .node_probe import ARCHITECTURES, METHODS
-from .records import append_jsonl
 from .throughput import device_name, load_store, objective_options, synchronize
 from .transfer import graph_objectives
 
@@ -277,10 +275,10 @@ def loop_main(args: argparse.Namespace) -> list[dict[str, Any]]:
                                        for a in models}},
                'profile_ms_per_step': profiles,
                'model_steps': args.model_steps, 'seeds': seeds, 'device': str(device),
-               'device_name': device_name(device), 'hardware': hardware(),
+               'device_name': device_name(device), 'hardware': hardware(detail=True),
                'cpu_bf16': bf16_cpu_features(),
-               'threads': torch.get_num_threads(), 'tune_malloc': tuned, 'git_sha': git_sha(),
-               'versions': package_versions()}
+               'threads': torch.get_num_threads(), 'tune_malloc': tuned, 'git_sha': git_commit(),
+               'versions': versions()}
         rows.append(row)
         print(f"{name:16s} loop fp32 {loop[None]:7.1f} ms  bf16 {loop['bf16']:7.1f} ms  "
               f"x{row['loop_ratio']:.2f}   model step fp32 {model[None]:7.1f} ms  bf16 "
@@ -376,7 +374,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
         rows.append({'case': label, 'fp32_ms': round(ms[None], 2), 'bf16_ms': round(ms['bf16'], 2),
                      'speedup': round(ms[None] / ms['bf16'], 2), 'steps': args.steps,
                      'device': str(device), 'device_name': device_name(device),
-                     'threads': torch.get_num_threads(), 'versions': package_versions()})
+                     'threads': torch.get_num_threads(), 'versions': versions()})
         print(f"{label:48s} fp32 {ms[None]:8.1f} ms  bf16 {ms['bf16']:8.1f} ms  "
               f"x{ms[None] / ms['bf16']:.2f}", flush=True)
     append_jsonl(args.out, rows)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import signal
 import statistics
@@ -43,6 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
+
+from .harness.env import git_commit, hardware, versions
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIGS = '1x1,1x2,2x1'
@@ -213,31 +214,6 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------------------- driver
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                             check=False, cwd=REPO, timeout=10)
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
-                               capture_output=True, text=True, check=False, cwd=REPO,
-                               timeout=10)
-        return out.stdout.strip() + ('-dirty' if dirty.stdout.strip() else '') or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def hardware() -> dict[str, Any]:
-    model = None
-    try:
-        with open('/proc/cpuinfo') as f:
-            model = next((line.split(':', 1)[1].strip() for line in f
-                          if line.startswith('model name')), None)
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else None
-    return {'machine': platform.machine(), 'cpu_model': model, 'cpu_count': os.cpu_count(),
-            'usable_cpus': usable}
-
-
 def run_config(procs: int, threads: int, worker_args: Sequence[str], result: Path,
                timeout: float) -> tuple[list[str], dict[str, Any], float]:
     """Launch one configuration in fresh processes; ``(command, rank 0's figures, wall s)``."""
@@ -305,7 +281,6 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     names = [n.strip() for n in args.objectives.split(',') if n.strip()]
     root = args.root or os.environ.get('GRAPHPFM_DATA')
     from graphpfm.datasets import load_dataset
-    from graphpfm.train.checkpoint import package_versions
     # featurise once here, so that every launch reads the cache
     start = time.perf_counter()
     bundle = load_dataset(args.dataset, root=root, limit=args.num_molecules, progress=False)
@@ -317,8 +292,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     common = {'benchmark': 'ddp', 'run_id': time.strftime('%Y-%m-%dT%H:%M:%S'),
               'dataset': bundle.name, 'batch_size': args.batch_size,
               'encoder': f'gin {args.num_layers}x{args.hidden_channels}', 'device': 'cpu',
-              'git_commit': git_commit(), 'versions': package_versions(),
-              'hardware': hardware()}
+              'git_commit': git_commit(), 'versions': versions(),
+              'hardware': hardware(detail=True)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = []

@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 
-from .records import append_jsonl
+from .harness.records import append_jsonl
 
 
 def main() -> None:

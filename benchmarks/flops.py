@@ -44,12 +44,10 @@ import inspect
 import logging
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -60,9 +58,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from graphpfm.datasets import load_dataset
 from graphpfm.nn import build_encoder
 from graphpfm.objectives import OBJECTIVES, build_objective
-from graphpfm.train.checkpoint import package_versions
 
-from .records import append_jsonl
+from .harness.env import git_commit, versions
+from .harness.records import append_jsonl
 
 log = logging.getLogger('benchmarks.flops')
 aten = torch.ops.aten
@@ -480,14 +478,6 @@ def tables(rows: list[dict[str, Any]]) -> str:
     return '\n'.join(out)
 
 
-def git_sha() -> str | None:
-    try:
-        return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -524,8 +514,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     batches = [store.collate(range(i, min(i + args.batch_size, len(store))))
                for i in range(0, len(store), args.batch_size)]
     ref = reference_gflops(args.reference_size)
-    common = {'threads': torch.get_num_threads(), 'versions': package_versions(),
-              'git_sha': git_sha(), 'command': shlex.join(['python', '-m', 'benchmarks.flops',
+    common = {'threads': torch.get_num_threads(), 'versions': versions(),
+              'git_sha': git_commit(), 'command': shlex.join(['python', '-m', 'benchmarks.flops',
                                                            *argv])}
     rows = []
     for name in names:

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from .records import append_jsonl
+from .harness.records import append_jsonl
 
 #: the thresholds of graphpfm.utils.tune_malloc's defaults
 ENV = {'MALLOC_MMAP_THRESHOLD_': str(32 << 20), 'MALLOC_TRIM_THRESHOLD_': str(256 << 20),

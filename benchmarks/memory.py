@@ -34,8 +34,6 @@ import argparse
 import gc
 import itertools
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -44,7 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .records import append_jsonl
+from .harness.env import git_commit, hardware, versions
+from .harness.records import append_jsonl
 
 #: molecules in the MOSES corpus (``dataset_v1.csv``), the target of the extrapolation
 MOSES_MOLECULES = 1_936_962
@@ -241,14 +240,6 @@ def case_datalist(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the driver
-def git_sha() -> str | None:
-    try:
-        return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                              cwd=REPO, check=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def run_case(case: str, argv: list[str]) -> dict[str, Any]:
     """Run one case in a fresh ``python -m benchmarks.memory --case`` process."""
     proc = subprocess.run([sys.executable, '-m', 'benchmarks.memory', '--case', case, *argv],
@@ -323,8 +314,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.case:  # a child: measure one case, print its result
         result = globals()[f'case_{args.case}'](args)
         result = {**memory_now(), **result}  # the case's own figures where it has them
-        from graphpfm.train.checkpoint import package_versions
-        result.setdefault('versions', package_versions())
+        result.setdefault('versions', versions())
         sys.stdout.write('RESULT ' + json.dumps(result) + '\n')
         return [result]
     cases = [c for c in args.cases.split(',') if c]
@@ -336,10 +326,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if ('store' in cases or 'datalist' in cases) and 'featurise' not in cases:
         cases.insert(0, 'featurise')  # the cache must exist before it is mapped
     cases = [c for c in CASES if c in cases]
-    common = {'git_sha': git_sha(), 'time': time.strftime('%Y-%m-%d %H:%M:%S'),
+    common = {'git_sha': git_commit(), 'time': time.strftime('%Y-%m-%d %H:%M:%S'),
               'command': ' '.join(['python', '-m', 'benchmarks.memory', *argv]),
-              'hardware': {'machine': platform.machine(), 'cpu_count': os.cpu_count(),
-                           'processor': platform.processor() or None},
+              'hardware': hardware(detail=True),
               'num_molecules_arg': args.num_molecules}
     rows = []
     for case in cases:

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from .harness.env import cpu_model
+
 
 def measure(dataset: str, limit: int | None, workers: int | None, root: str | None,
             progress: bool) -> dict:
@@ -41,7 +43,7 @@ def measure(dataset: str, limit: int | None, workers: int | None, root: str | No
     target_bytes = sum(t.numel() * t.element_size() for k, t in store.graph_attrs.items())
     return {
         'dataset': dataset, 'limit': limit, 'molecules': n,
-        'workers': workers or os.cpu_count(), 'cpu': _cpu_name(),
+        'workers': workers or os.cpu_count(), 'cpu': cpu_model(),
         'graphs_from_cache': bool(store.meta.get('from_cache')),
         'graphs_s': round(graphs_s, 1),
         'graphs_cpu_ms_per_mol': round(1e3 * graphs_cpu / n, 3),
@@ -70,17 +72,6 @@ def _cpu_s() -> float:
 def _fresh(path: Path, seconds: float) -> bool:
     """Whether the cache was written during this run (else it was loaded)."""
     return path.stat().st_mtime > time.time() - seconds - 5
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,11 +28,11 @@ from graphpfm.datasets import DatasetBundle, load_dataset
 from graphpfm.nn import build_encoder
 from graphpfm.objectives import OBJECTIVES, build_objective
 from graphpfm.train import TrainConfig, Trainer
-from graphpfm.train.checkpoint import package_versions
 from graphpfm.train.trainer import autocast_context
 from graphpfm.utils import resolve_device
 
-from .records import append_jsonl
+from .harness.env import versions
+from .harness.records import append_jsonl
 
 
 def synchronize(device: torch.device) -> None:
@@ -151,7 +151,7 @@ def main() -> None:
                'loop_graphs_per_s': round(loop, 1), 'ceiling_graphs_per_s': round(ceil, 1),
                'ratio': round(loop / ceil, 3), 'loop_trials': [round(v, 1) for v in loops],
                'ceiling_trials': [round(v, 1) for v in ceilings],
-               'versions': package_versions()}
+               'versions': versions()}
         rows.append(row)
         print(f"{name:16s} loop {loop:8.1f} graphs/s   ceiling {ceil:8.1f} graphs/s   "
               f"ratio {loop / ceil:.3f}   ({device}, {args.amp or 'float32'}, "
