@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .transfer import cpu_seconds, git_commit, hardware, report
+from .harness.env import cpu_seconds, git_commit, hardware, timestamp
+from .transfer import report
 
 #: MOSES's training split: the first 1,584,663 molecules of the corpus file
 MOSES_TRAIN = 1_584_663
@@ -55,7 +56,7 @@ def pretrain(args: argparse.Namespace) -> Path:
               'wall_s': round(time.perf_counter() - start, 1),
               'cpu_s': round(cpu_seconds() - cpu, 1), 'git_commit': git_commit(),
               'hardware': hardware(torch.get_num_threads()),
-              'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
+              'finished': timestamp()}
     (out / 'build.json').write_text(json.dumps(record, indent=1) + '\n')
     return ckpt
 

@@ -1,4 +1,4 @@
-"""The node linear-probe benchmark: a tiny run end to end, resumable, with its random arm."""
+"""The node benchmark: a tiny run end to end, resumable, with its random arm."""
 import json
 import os
 import subprocess
@@ -92,6 +92,10 @@ def test_finetune_column_beside_the_probe(tmp_path, data_root):
     ft = np.array([r['test_at_best_valid'] for r in recs if r['arm'] == 'dgi']) * 100
     row = next(line for line in rep.stdout.splitlines() if line.startswith('| dgi |'))
     assert f'| {ft.mean():.1f} ± {ft.std():.1f} | 82.3 |' in row and '2/2, 2/2' in row
+    # each method against the random encoder of its architecture, paired by seed
+    assert '| vs its random encoder | Cora linear probe | Cora fine-tune |' in rep.stdout
+    paired = [line for line in rep.stdout.splitlines() if line.startswith('| dgi |')][1]
+    assert paired.count('[') == 2  # two pairs: an interval per column
     again = _finetune(out, data_root)
     assert again.returncode == 0 and '0 (arm, seed) fine-tunings to do' in again.stderr
     other = _finetune(out, data_root, '--lr', '0.05')
@@ -144,34 +148,36 @@ def test_molecular_objectives_run_at_node_level(tmp_path, data_root):
         assert recs[arm]['epochs'] == 2 and len(recs[arm]['loss_curve']) == 2
         assert all(v == v and v > 0 for v in recs[arm]['loss_curve'])  # finite, positive
         assert (out / 'encoders' / f'{arm}-seed0.pt').is_file()
-    lines = {line.split('|')[1].strip(): line for line in res.stdout.splitlines()
-             if line.startswith('| ')}
+    lines = {}  # the first table's row of each arm
+    for line in res.stdout.splitlines():
+        if line.startswith('| '):
+            lines.setdefault(line.split('|')[1].strip(), line)
     assert lines['attr_masking'].split('|')[4].strip() == ''  # no published figure
     assert lines['edge_pred'].split('|')[4].strip() == ''
 
 
-def test_finetune_accepts_checkpoints_saved_before_arm_hashes(tmp_path, data_root):
-    """A checkpoint holding only the protocol hash of its run is the encoder of the current
-    probe record carrying that hash; with another hash it is refused as stale."""
+def test_finetune_accepts_checkpoints_that_carry_only_their_run_hash(tmp_path, data_root):
+    """A checkpoint holding only the protocol hash of its run (no arm hash) is the encoder of
+    the current probe record carrying that hash; with another hash it is refused as stale."""
     import torch
     out = tmp_path / 'np'
     assert _run(out, data_root, '--seeds', '1').returncode == 0
     ckpt = out / 'encoders' / 'dgi-seed0.pt'
     state = torch.load(ckpt, weights_only=True)
 
-    def legacy(h):
+    def run_hash_only(h):
         state['extra'] = {'protocol_hash': h}
         torch.save(state, ckpt)
         lines = [json.loads(x) for x in (out / 'records.jsonl').read_text().splitlines()]
         for r in lines:
             if r['arm'] == 'dgi':
-                r['protocol_hash'] = 'older-run'
+                r['protocol_hash'] = 'probe-run'
         (out / 'records.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in lines))
 
-    legacy('another-run')
+    run_hash_only('another-run')
     stale = _finetune(out, data_root)
     assert stale.returncode != 0 and 'another probe protocol' in stale.stderr
-    legacy('older-run')
+    run_hash_only('probe-run')
     ok = _finetune(out, data_root)
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert '(dgi, 0)' in ok.stderr or 'dgi seed 0: fine-tuned' in ok.stderr

@@ -1,5 +1,6 @@
-"""The transfer benchmark runner: report on synthetic records, protocol checks, a tiny run."""
-import importlib.util
+"""The transfer benchmark: report on synthetic records, protocol checks, a tiny run."""
+import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,13 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope='module')
 def transfer():
-    spec = importlib.util.spec_from_file_location('bench_transfer',
-                                                  REPO / 'benchmarks' / 'transfer.py')
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules['bench_transfer'] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    yield mod
-    sys.modules.pop('bench_transfer', None)
+    import benchmarks.transfer
+    return benchmarks.transfer
 
 
 def _write_run(out, records, seeds=(0, 1), objectives=('attr_masking',),
@@ -172,7 +168,7 @@ def test_profiles_resolve_all_to_the_registered_graph_objectives(transfer):
         proto = transfer.Protocol(**transfer.PROFILES[name])
         # the resolved list is what protocol.json records (asdict of the protocol)
         assert proto.objectives == registered
-        assert transfer.asdict(proto)['objectives'] == registered
+        assert dataclasses.asdict(proto)['objectives'] == registered
     # a profile may keep its own list: small names the eight objectives it measured
     small = transfer.Protocol(**transfer.PROFILES['small'])
     assert len(small.objectives) == 8 and set(small.objectives) <= set(registered)
@@ -201,7 +197,7 @@ def test_quick_profile_estimate_covers_every_arm_and_dataset(transfer):
     # the five molecule datasets present on the calibration machine; the estimate is advice
     # printed by `plan`, so no time budget is asserted
     here = ['ogbg-molbbbp', 'ogbg-molbace', 'ogbg-moltox21', 'ogbg-moltoxcast', 'ogbg-molhiv']
-    proto = transfer.replace(transfer.Protocol(**transfer.PROFILES['quick']), datasets=here)
+    proto = dataclasses.replace(transfer.Protocol(**transfer.PROFILES['quick']), datasets=here)
     assert proto.seeds == [0, 1, 2] and proto.finetune_epochs == 8
     sizes = {d: transfer.MOLECULE_SIZES[d][1] for d in here}
     e = transfer.estimate(proto, sizes, jobs=2)
@@ -243,8 +239,9 @@ def test_a_newly_registered_objective_joins_the_all_profiles(transfer, toy_objec
     for name in ('quick', 'full'):
         assert toy_objective in transfer.Protocol(**transfer.PROFILES[name]).objectives
     assert toy_objective not in transfer.Protocol(**transfer.PROFILES['small']).objectives
-    parser = transfer.argparse.ArgumentParser()
-    transfer._protocol_args(parser)
+    from benchmarks.transfer.cli import protocol_args
+    parser = argparse.ArgumentParser()
+    protocol_args(parser)
     proto = transfer.resolve_protocol(parser.parse_args(['--profile', 'quick']))
     assert proto.objectives == transfer.graph_objectives()
     arms, present = transfer.plan(proto, str(data_root))
@@ -280,8 +277,8 @@ def test_estimate_arithmetic_on_a_hand_made_calibration(transfer):
     assert e['finetune_cpu_s'] == pytest.approx({'a': 6 * run_a, 'b': 6 * run_b})
     assert e['wall_s']['pretrain'] == max(e['pretrain_cpu_s'].values())
     assert e['wall_s']['finetune'] == pytest.approx(6 * (run_a + run_b) / 2)
-    assert transfer._makespan([3, 1, 1, 1], 2) == 3
-    assert transfer._makespan([1, 1, 1], 1) == 3
+    assert transfer.makespan([3, 1, 1, 1], 2) == 3
+    assert transfer.makespan([1, 1, 1], 1) == 3
 
 
 def test_skipped_tasks_table_reports_counts_and_refuses_disagreement(transfer, tmp_path):
@@ -290,7 +287,7 @@ def test_skipped_tasks_table_reports_counts_and_refuses_disagreement(transfer, t
              'skipped_tasks': {'valid': [3], 'test': [3, 7]}} for s in (0, 1)]
     table = transfer.skipped_tasks_table(recs, ['ogbg-moltox21'])
     assert '| ogbg-moltox21 | 12 | 1 | 2 |' in table
-    # a record written before records carried the task count takes it from a later one
+    # a record without the task count takes it from another record of the dataset
     old = [{**recs[0], 'num_tasks': None}, recs[1]]
     assert '| ogbg-moltox21 | 12 | 1 | 2 |' in transfer.skipped_tasks_table(old, ['ogbg-moltox21'])
     recs[1]['skipped_tasks'] = {'valid': [], 'test': [3, 7]}
@@ -413,7 +410,7 @@ def test_phase_timing_prefers_the_runs_that_recorded_cpu_seconds():
              {'wall_s': 410.0, 'cpu_s': 230.0}]
     runs, key = timed_runs(mixed)
     assert key == 'cpu_s' and [r['cpu_s'] for r in runs] == [240.0, 230.0]
-    runs, key = timed_runs(mixed[:1])  # older records: wall time is all there is
+    runs, key = timed_runs(mixed[:1])  # no record has CPU seconds: wall time it is
     assert key == 'wall_s' and runs == mixed[:1]
 
 
@@ -434,45 +431,6 @@ def test_report_and_figure_of_a_subset_of_arms(transfer, tmp_path):
     assert transfer.figure(tmp_path, tmp_path / 'f.png', arms=['scratch', 'attr_masking'])
     with pytest.raises(SystemExit, match='valid: scratch, attr_masking, graphcl'):
         transfer.report(tmp_path, arms=['scratch', 'infomax'])
-
-
-def test_paired_difference_matches_scipy(transfer):
-    from scipy import stats
-    a = [0.712, 0.695, 0.731, 0.702, 0.688, 0.744, 0.701]
-    b = [0.690, 0.701, 0.705, 0.680, 0.684, 0.712, 0.699]
-    for confidence in (0.95, 0.9, 0.99):
-        mean, lo, hi, n = transfer.paired_difference(a, b, confidence)
-        ci = stats.ttest_rel(a, b).confidence_interval(confidence)
-        assert n == 7
-        assert (lo, hi) == pytest.approx((ci.low, ci.high), rel=1e-12)
-        d = [x - y for x, y in zip(a, b)]
-        assert mean == pytest.approx(sum(d) / 7, rel=1e-12)
-        assert (lo, hi) == pytest.approx(stats.t.interval(
-            confidence, 6, loc=mean, scale=stats.sem(d)), rel=1e-12)
-    # the order of the arms flips the sign, nothing else
-    mean, lo, hi, _ = transfer.paired_difference(b, a)
-    ci = stats.ttest_rel(a, b).confidence_interval()
-    assert (mean, lo, hi) == pytest.approx((-(ci.low + ci.high) / 2, -ci.high, -ci.low))
-
-
-def test_paired_difference_by_hand_on_three_numbers(transfer):
-    import math
-    # d = (1, 2, 6): mean 3, sample variance (4 + 1 + 9) / 2 = 7, standard error sqrt(7 / 3);
-    # t with 2 degrees of freedom at 0.975 is 4.3027 (tables)
-    mean, lo, hi, n = transfer.paired_difference([1.5, 3.0, 6.0], [0.5, 1.0, 0.0])
-    half = 4.302653 * math.sqrt(7 / 3)
-    assert (mean, n) == (3.0, 3)
-    assert (lo, hi) == pytest.approx((3 - half, 3 + half), rel=1e-6)
-    assert (round(lo, 3), round(hi, 3)) == (-3.572, 9.572)
-    # one pair: a mean, no interval; none: nothing
-    one = transfer.paired_difference([0.7], [0.6])
-    assert one[0] == pytest.approx(0.1) and math.isnan(one[1]) and math.isnan(one[2])
-    assert one[3] == 1
-    assert all(math.isnan(v) for v in transfer.paired_difference([], [])[:3])
-    with pytest.raises(ValueError, match='got 2 and 1'):
-        transfer.paired_difference([0.1, 0.2], [0.1])
-    with pytest.raises(ValueError, match='between 0 and 1, got 95'):
-        transfer.paired_difference([0.1, 0.2], [0.1, 0.3], confidence=95)
 
 
 def test_report_paired_differences_to_scratch(transfer, tmp_path):
