@@ -56,10 +56,20 @@ class ShardBatches(torch.utils.data.Sampler):
         if not 0 <= rank < num_replicas:
             raise ValueError(f'rank must be in [0, {num_replicas}), got {rank}')
         self.batch_sampler, self.num_replicas, self.rank = batch_sampler, num_replicas, rank
+        self._skip = 0
+
+    def skip_next(self, num_batches: int) -> None:
+        """Let the next pass leave out its first ``num_batches`` global batches (drawn as
+        usual, so the order and every random stream stay those of an uninterrupted pass): how
+        a resumed run continues an epoch where it stopped."""
+        if num_batches < 0:
+            raise ValueError(f'num_batches must be >= 0, got {num_batches}')
+        self._skip = int(num_batches)
 
     def __iter__(self):
-        for batch in self.batch_sampler:
-            if len(batch) < self.num_replicas:
+        skip, self._skip = self._skip, 0
+        for pos, batch in enumerate(self.batch_sampler):
+            if pos < skip or len(batch) < self.num_replicas:
                 continue
             yield torch.tensor_split(torch.as_tensor(batch), self.num_replicas)[self.rank].tolist()
 

@@ -119,7 +119,9 @@ def train_epoch(step: Callable[[Any], Any], batches: Iterable, optimizer: torch.
                 scheduler: Any = None, on_step_end: Callable[[], Any] | None = None,
                 log_every: int = 0, world_size: int = 1, check_each_step: bool | None = None,
                 progress: bool = False, desc: str = '', unit: str = 'graphs',
-                epoch: int = 1) -> dict[str, Any]:
+                epoch: int = 1, resume: dict[str, Any] | None = None,
+                on_step: Callable[[int, Callable[[], dict[str, Any]]], Any] | None = None
+                ) -> dict[str, Any]:
     r"""One pass over ``batches``: for each batch (moved to ``device``), ``step(batch)`` under
     ``amp``'s autocast gives an output with ``loss`` (and optionally ``logs``, a dict of
     0-dim tensors or numbers), then backward, gradient clipping, the optimizer step, the
@@ -132,6 +134,11 @@ def train_epoch(step: Callable[[Any], Any], batches: Iterable, optimizer: torch.
     are summed over ranks. A non-finite loss raises :class:`FloatingPointError`: at the step
     that produced it when ``check_each_step`` (default: on the CPU), else at the next
     read-back.
+
+    For resumable runs, ``on_step(steps, snapshot)`` is called after every optimizer step;
+    ``snapshot()`` returns the epoch's running figures as plain values and CPU tensors, and
+    passing them back as ``resume`` (with ``batches`` positioned after those steps) continues
+    the epoch exactly where it was.
 
     Returns:
         dict: ``epoch``, ``loss`` (count-weighted mean; NaN when every batch was skipped),
@@ -154,7 +161,27 @@ def train_epoch(step: Callable[[Any], Any], batches: Iterable, optimizer: torch.
     last_lr = math.nan
     # name -> weighted sum: a device tensor, or a float for logs that are Python numbers
     sums: dict[str, Tensor | float] = {}
+    earlier_seconds = 0.0
+    if resume is not None:
+        total_loss.copy_(resume['total_loss'])
+        window_loss.copy_(resume['window_loss'])
+        total, steps, window_n = resume['total'], resume['steps'], resume['window_n']
+        window_steps, skipped = resume['window_steps'], resume['skipped']
+        step_loss, last_lr = list(resume['step_loss']), resume['last_lr']
+        sums = {k: v.to(device) if isinstance(v, Tensor) else v
+                for k, v in resume['sums'].items()}
+        earlier_seconds = resume['seconds']
     start = time.perf_counter()
+
+    def snapshot() -> dict[str, Any]:
+        return {'total_loss': total_loss.detach().cpu().clone(),
+                'window_loss': window_loss.detach().cpu().clone(), 'total': total,
+                'steps': steps, 'window_n': window_n, 'window_steps': window_steps,
+                'skipped': skipped, 'step_loss': list(step_loss), 'last_lr': last_lr,
+                'sums': {k: v.detach().cpu().clone() if isinstance(v, Tensor) else v
+                         for k, v in sums.items()},
+                'seconds': earlier_seconds + time.perf_counter() - start}
+
     # one iterator per epoch, handed to tqdm: tqdm.auto's bar calls iter() on what it is given
     # and then iterates it again, which for a DataLoader draws the epoch's seed twice and,
     # with worker processes, starts their prefetching twice
@@ -211,6 +238,8 @@ def train_epoch(step: Callable[[Any], Any], batches: Iterable, optimizer: torch.
                 raise FloatingPointError(f'non-finite loss at epoch {epoch}, within its '
                                          f'first {steps} steps')
             bar.set_postfix(loss=f'{running / total:.4f}')
+        if on_step is not None:
+            on_step(steps, snapshot)
     keys = sorted(sums) if world_size > 1 else list(sums)  # the same on all ranks
     # [loss, *logs, count, the last window's loss (this rank's own)], read back at once
     figures = torch.stack([total_loss, *(torch.as_tensor(sums[k], dtype=dtype, device=device)
@@ -222,7 +251,8 @@ def train_epoch(step: Callable[[Any], Any], batches: Iterable, optimizer: torch.
         dist.all_reduce(summed)
         figures = torch.cat([summed, figures[-1:]])
     *values, total, window_sum = figures.tolist()  # the epoch's one read-back
-    seconds = time.perf_counter() - start  # after the read-back: the device has finished
+    # after the read-back: the device has finished
+    seconds = earlier_seconds + time.perf_counter() - start
     total = int(total)
     if not math.isfinite(values[0]):
         raise FloatingPointError(f'non-finite loss at epoch {epoch}')

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import random
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -11,6 +14,7 @@ from typing import Any, Sequence
 import torch
 from torch_geometric.data import Data
 
+from ..errors import ConfigError, ResumeError
 from ..objectives.base import Objective, seed_count
 from ..tasks import Task
 from ..tasks.node import (  # noqa: F401  (part of this module's interface)
@@ -81,6 +85,13 @@ class TrainConfig:
             window may be shorter) goes to the epoch record's ``'step_loss'`` list. Under
             data parallelism these are rank 0's own batches. Each window end reads the loss
             back from the device once. :obj:`0` records none. (default: :obj:`0`)
+        save_state_every (int): with a checkpoint path, save the full training state
+            (for :meth:`Trainer.fit` with ``resume=True``) every this many optimizer steps;
+            :obj:`0` saves it by wall time instead (:attr:`save_state_seconds`). It is also
+            saved at the end of every epoch. (default: :obj:`0`)
+        save_state_seconds (float): with :attr:`save_state_every` ``0``, save the training
+            state when this many seconds have passed since the last save.
+            (default: :obj:`300.0`)
 
     Within an epoch the loop does not wait for the device for its figures: the loss and the
     objective's logs (detached 0-dim tensors, see
@@ -110,24 +121,43 @@ class TrainConfig:
     lr_schedule: str | None = None
     warmup_epochs: int = 0
     log_every: int = 0
+    save_state_every: int = 0
+    save_state_seconds: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.log_every < 0:
-            raise ValueError(f'log_every must be >= 0 (0: no within-epoch losses), got '
-                             f'{self.log_every}')
-        if self.amp not in AMP_MODES:
-            raise ValueError(f"amp '{self.amp}' invalid; valid options: "
-                             f"{', '.join(str(m) for m in AMP_MODES)}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule '{self.lr_schedule}' invalid; valid options: "
-                             f"{', '.join(str(m) for m in LR_SCHEDULES)}")
-        if not 0 <= self.warmup_epochs < self.epochs:
-            raise ValueError(f'warmup_epochs must be in [0, epochs), got {self.warmup_epochs} '
-                             f'for {self.epochs} epochs')
+        _check_types(self)
         if self.epochs < 1:
-            raise ValueError(f'epochs must be >= 1, got {self.epochs}')
+            raise ConfigError(f'epochs must be >= 1, got {self.epochs}')
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f'lr must be a finite number > 0, got {self.lr}')
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f'weight_decay must be a finite number >= 0, got '
+                              f'{self.weight_decay}')
+        if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and
+                                               self.grad_clip > 0):
+            raise ConfigError(f'grad_clip must be a finite number > 0, or None to disable '
+                              f'clipping, got {self.grad_clip}')
+        if not 0 <= self.seed < 2 ** 63:
+            raise ConfigError(f'seed must be in [0, 2**63), got {self.seed}')
+        for name in ('num_workers', 'save_every', 'save_state_every'):
+            if getattr(self, name) < 0:
+                raise ConfigError(f'{name} must be >= 0, got {getattr(self, name)}')
+        if not self.save_state_seconds > 0:
+            raise ConfigError(f'save_state_seconds must be > 0, got {self.save_state_seconds}')
+        if self.log_every < 0:
+            raise ConfigError(f'log_every must be >= 0 (0: no within-epoch losses), got '
+                              f'{self.log_every}')
+        if self.amp not in AMP_MODES:
+            raise ConfigError(f"amp '{self.amp}' invalid; valid options: "
+                              f"{', '.join(str(m) for m in AMP_MODES)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule '{self.lr_schedule}' invalid; valid options: "
+                              f"{', '.join(str(m) for m in LR_SCHEDULES)}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ConfigError(f'warmup_epochs must be in [0, epochs), got {self.warmup_epochs} '
+                              f'for {self.epochs} epochs')
         if self.batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {self.batch_size}')
+            raise ConfigError(f'batch_size must be >= 1, got {self.batch_size}')
         self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
 
 
@@ -171,11 +201,16 @@ class Trainer:
                  log_path: str | os.PathLike | None = None,
                  checkpoint_path: str | os.PathLike | None = None,
                  provenance: dict[str, Any] | None = None,
-                 run_config: dict[str, Any] | None = None) -> None:
+                 run_config: dict[str, Any] | None = None,
+                 state_path: str | os.PathLike | None = None) -> None:
         self.objective = objective
         self.config = config or TrainConfig()
         self.log_path = Path(log_path) if log_path else None
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        if state_path is None and self.checkpoint_path is not None:
+            state_path = self.checkpoint_path.with_name(self.checkpoint_path.stem + '.state.pt')
+        #: where the training state for ``fit(..., resume=True)`` is saved
+        self.state_path = Path(state_path) if state_path else None
         self.provenance = provenance or {}
         self.run_config = run_config or {'train': asdict(self.config)}
         self.device = run_device(self.config.device)
@@ -196,6 +231,7 @@ class Trainer:
         cfg = self.config
         task = Task.for_data(dataset)
         gen = torch.Generator().manual_seed(cfg.seed)
+        self._data_generator = gen
         if task.level == 'node':
             self.node_batch_size = resolve_node_batching(dataset, cfg.node_batch_size)
             return task.pretrain_batches(self.node_batch_size, gen,
@@ -206,12 +242,22 @@ class Trainer:
                                      pin_memory=self.device.type == 'cuda',
                                      persistent_workers=cfg.num_workers > 0)
 
-    def fit(self, dataset: Any) -> list[dict[str, Any]]:
+    def fit(self, dataset: Any, resume: bool = False) -> list[dict[str, Any]]:
         """Train for ``config.epochs`` epochs; returns the per-epoch records.
+
+        With a checkpoint path, the full training state (objective, optimizer, scheduler,
+        gradient scaler, every random stream, epoch and position within it, the epoch's running
+        figures) is saved atomically to :attr:`state_path` during the epoch (see
+        :attr:`TrainConfig.save_state_every`) and at its end. ``resume=True`` continues from
+        it: a run killed at any moment and resumed ends bit-identical to the uninterrupted run
+        (one process; node-level mini-batch runs resume from the last epoch end). A finished
+        run, or a state saved with other options, raises :class:`~graphpfm.errors.ResumeError`;
+        without a saved state the run starts from the beginning.
 
         Args:
             dataset: a dataset of graphs (e.g. a :class:`~graphpfm.data.GraphStore`), or one
                 :class:`~torch_geometric.data.Data` graph for node-level pretraining.
+            resume (bool): continue from the saved training state. (default: :obj:`False`)
         """
         cfg = self.config
         node_level = isinstance(dataset, Data)
@@ -220,6 +266,10 @@ class Trainer:
                 raise ValueError('cannot pretrain on a graph without nodes')
         elif len(dataset) == 0:
             raise ValueError('cannot pretrain on an empty dataset')
+        if resume and int(os.environ.get('WORLD_SIZE', '1')) > 1:
+            raise ResumeError('resuming covers single-process runs; under torchrun start the '
+                              'run again')
+        state = self._read_state() if resume else None
         seed_everything(cfg.seed)
         self.rank, self.world_size = init_distributed(self.device)
         if self.world_size > 1 and node_level:
@@ -253,13 +303,25 @@ class Trainer:
             total, warmup = cfg.epochs * steps, cfg.warmup_epochs * steps
             self._scheduler = torch.optim.lr_scheduler.LambdaLR(
                 optimizer, lambda step: lr_factor(step, total, warmup, cfg.lr_schedule))
+        self._optimizer, self._corruption = optimizer, corruption
+        # mid-epoch states need a data order that can be replayed (batches of graphs)
+        self._mid_epoch_states = hasattr(getattr(loader, 'batch_sampler', None), 'skip_next')
+        start_epoch, epoch_state = 1, None
+        self.history = []
+        if state is not None:
+            start_epoch, epoch_state = self._restore(state, loader)
         log_file = None
         if self.log_path is not None and self.rank == 0:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             log_file = self.log_path.open('w')
+            for record in self.history:  # a resumed run's earlier epochs
+                log_file.write(json.dumps(record) + '\n')
         try:
-            for epoch in range(1, cfg.epochs + 1):
-                record = self._epoch(epoch, loader, optimizer, corruption, node_level)
+            for epoch in range(start_epoch, cfg.epochs + 1):
+                self._epoch_start_data = self._data_generator.get_state()
+                record = self._epoch(epoch, loader, optimizer, corruption, node_level,
+                                     resume=epoch_state)
+                epoch_state = None
                 self.history.append(record)
                 log.info('epoch %d: %s', epoch,
                          ', '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
@@ -270,6 +332,8 @@ class Trainer:
                     log_file.flush()
                 if cfg.save_every and epoch % cfg.save_every == 0 and epoch < cfg.epochs:
                     self.save()
+                if epoch < cfg.epochs:
+                    self._save_state(epoch + 1, None)
         finally:
             if log_file is not None:
                 log_file.close()
@@ -281,10 +345,111 @@ class Trainer:
             raise ValueError('the run trained on nothing: every batch had fewer than two nodes '
                              '(batch norm needs two); no checkpoint written')
         self.save()
+        self._save_state(cfg.epochs + 1, None, finished=True)
         return self.history
 
+    # ------------------------------------------------------------------ training state
+    def _resume_key(self) -> dict[str, Any]:
+        """What must agree between a saved state and the run resuming it."""
+        volatile = ('progress', 'num_workers', 'save_state_every', 'save_state_seconds',
+                    'save_every')
+        train = {k: v for k, v in asdict(self.config).items() if k not in volatile}
+        train['num_neighbors'] = None if train['num_neighbors'] is None else \
+            list(train['num_neighbors'])
+        return {'train': train, 'objective': self.objective.config(),
+                'encoder': self.objective.encoder.config(), 'data': self.provenance,
+                'world_size': self.world_size}
+
+    def _read_state(self) -> dict[str, Any] | None:
+        if self.state_path is None:
+            raise ResumeError('resuming needs a checkpoint path (the training state is saved '
+                              'beside the checkpoint)')
+        if not self.state_path.is_file():
+            log.info('no training state at %s: the run starts from the beginning',
+                     self.state_path)
+            return None
+        try:
+            state = torch.load(self.state_path, map_location='cpu', weights_only=True)
+        except Exception as err:  # unreadable: truncated, foreign or damaged
+            raise ResumeError(f'cannot read the training state {self.state_path} ({err}); '
+                              'delete it to start the run again') from None
+        return state
+
+    def _check_state(self, state: dict[str, Any]) -> None:
+        saved, now = state.get('key', {}), self._resume_key()
+        if state.get('finished'):
+            raise ResumeError(f'the run in {self.state_path.parent} finished (epoch '
+                              f"{state.get('epoch', 0) - 1}); nothing to resume. Write to a new "
+                              'output folder, or remove that one to train again')
+        diffs = _differences(saved, now)
+        if diffs:
+            raise ResumeError('cannot resume with other options than the saved run; they '
+                              'differ in: ' + '; '.join(diffs))
+
+    def _restore(self, state: dict[str, Any], loader: Any) -> tuple[int, Any]:
+        self._check_state(state)
+        self.objective.load_state_dict(state['objective'])
+        self._optimizer.load_state_dict(state['optimizer'])
+        if self._scheduler is not None:
+            self._scheduler.load_state_dict(state['scheduler'])
+        self._scaler.load_state_dict(state['scaler'])
+        self.history = list(state['history'])
+        epoch, epoch_state = int(state['epoch']), state['epoch_state']
+        self._data_generator.set_state(state['data_generator'])
+        if epoch_state is not None:
+            loader.batch_sampler.skip_next(epoch_state['steps'] + epoch_state['skipped'])
+        self._corruption.set_state(state['corruption'].to(self._corruption.get_state().device))
+        _set_rng_state(state['rng'])
+        log.info('resuming from %s: epoch %d, %s', self.state_path, epoch,
+                 'its start' if epoch_state is None else
+                 f"after {epoch_state['steps']} steps")
+        return epoch, epoch_state
+
+    def _save_state(self, epoch: int, epoch_state: dict[str, Any] | None,
+                    finished: bool = False) -> None:
+        """Write the training state (rank 0; only with a state path)."""
+        if self.state_path is None or self.rank != 0:
+            return
+        from ..paths import atomic_write_bytes
+        if finished:
+            state: dict[str, Any] = {'format': 1, 'finished': True, 'epoch': epoch,
+                                     'key': self._resume_key()}
+        else:
+            state = {
+                'format': 1, 'finished': False, 'key': self._resume_key(), 'epoch': epoch,
+                'epoch_state': epoch_state,
+                'objective': {k: v.detach().cpu() for k, v in
+                              self.objective.state_dict().items()},
+                'optimizer': self._optimizer.state_dict(),
+                'scheduler': None if self._scheduler is None else
+                self._scheduler.state_dict(),
+                'scaler': self._scaler.state_dict(),
+                # the data order of an unfinished epoch is replayed from its start
+                'data_generator': (self._epoch_start_data if epoch_state is not None
+                                   else self._data_generator.get_state()),
+                'corruption': self._corruption.get_state().cpu(),
+                'rng': _rng_state(), 'history': list(self.history)}
+        atomic_write_bytes(self.state_path, lambda tmp: torch.save(state, tmp))
+        self._last_state_save = time.monotonic()
+
+    def _on_step(self, epoch: int) -> Any:
+        """The per-step hook of :func:`~graphpfm.train.loop.train_epoch` that saves the state
+        within an epoch, or :obj:`None` when no state is saved within epochs."""
+        if self.state_path is None or not self._mid_epoch_states or self.rank != 0:
+            return None
+        cfg = self.config
+        self._last_state_save = time.monotonic()
+
+        def on_step(steps: int, snapshot: Any) -> None:
+            due = (steps % cfg.save_state_every == 0 if cfg.save_state_every else
+                   time.monotonic() - self._last_state_save >= cfg.save_state_seconds)
+            if due:
+                self._save_state(epoch, snapshot())
+        return on_step
+
     def _epoch(self, epoch: int, loader: Any, optimizer: torch.optim.Optimizer,
-               corruption: torch.Generator, node_level: bool = False) -> dict[str, Any]:
+               corruption: torch.Generator, node_level: bool = False,
+               resume: dict[str, Any] | None = None) -> dict[str, Any]:
         cfg = self.config
         self.objective.train()
         hook = getattr(self.objective, 'on_step_end', None)
@@ -297,7 +462,7 @@ class Trainer:
             log_every=cfg.log_every, world_size=self.world_size,
             check_each_step=self.check_each_step, progress=cfg.progress and self.rank == 0,
             desc=f'epoch {epoch}/{cfg.epochs}', unit='nodes' if node_level else 'graphs',
-            epoch=epoch)
+            epoch=epoch, resume=resume, on_step=self._on_step(epoch))
         return record
 
     def save(self) -> None:
@@ -319,3 +484,73 @@ def _num_graphs(batch: Any) -> int:
 def _too_small(batch: Any) -> bool:
     """Batches of fewer than two nodes are skipped (batch norm needs two values per channel)."""
     return batch.num_nodes < 2
+
+
+def _rng_state() -> dict[str, Any]:
+    """Every global random stream, as tensors and plain values."""
+    import numpy as np
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {'torch': torch.get_rng_state(), 'python': random.getstate(),
+             'numpy': {'kind': kind, 'keys': torch.from_numpy(keys.astype(np.int64)),
+                       'pos': int(pos), 'has_gauss': int(has_gauss), 'gauss': float(gauss)}}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+    torch.set_rng_state(state['torch'])
+    version, internal, gauss = state['python']
+    random.setstate((version, tuple(internal), gauss))
+    n = state['numpy']
+    np.random.set_state((n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'],
+                         n['has_gauss'], n['gauss']))
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+def _differences(saved: Any, now: Any, prefix: str = '') -> list[str]:
+    """``'key: saved -> now'`` for every leaf where two nested dicts differ."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        out = []
+        for key in sorted(set(saved) | set(now), key=str):
+            out += _differences(saved.get(key), now.get(key), f'{prefix}{key}.')
+        return out
+    if isinstance(saved, (list, tuple)) and isinstance(now, (list, tuple)):
+        saved, now = list(saved), list(now)
+    return [] if saved == now else [f'{prefix.rstrip(".")}: {saved!r} -> {now!r}']
+
+
+def _check_types(config: Any) -> None:
+    """Reject values of the wrong type (e.g. ``True`` for an integer, as YAML may give)."""
+    import collections.abc
+    import dataclasses
+    import typing
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value, hint = getattr(config, f.name), hints[f.name]
+        allowed = [a for a in typing.get_args(hint)] or [hint]
+        if value is None:
+            if type(None) not in allowed:
+                raise ConfigError(f'{f.name} must not be None')
+            continue
+        if isinstance(value, bool) and bool not in allowed:
+            raise ConfigError(f'{f.name} must be {_type_name(allowed)}, got {value!r}')
+        if int in allowed and isinstance(value, int):
+            continue
+        if float in allowed and isinstance(value, (int, float)):
+            continue
+        if str in allowed and isinstance(value, str):
+            continue
+        if bool in allowed and isinstance(value, bool):
+            continue
+        if any(getattr(a, '__origin__', a) in (collections.abc.Sequence, list, tuple)
+               for a in allowed) and isinstance(value, (list, tuple)):
+            continue
+        raise ConfigError(f'{f.name} must be {_type_name(allowed)}, got {value!r}')
+
+
+def _type_name(types: list[Any]) -> str:
+    names = [getattr(t, '__name__', str(t)).replace('NoneType', 'None') for t in types]
+    return ' or '.join(names)
