@@ -53,6 +53,9 @@ class FinetuneConfig:
         num_neighbors (list of int, optional): node-level mini-batches: neighbours sampled
             per hop (``-1``: all); :obj:`None` means ``[10] * num_layers``.
             (default: :obj:`None`)
+        standardize_targets (bool): regression only: train on targets standardised by the
+            training split's mean and standard deviation per task, and predict (and score) in
+            the original units. (default: :obj:`True`)
     """
 
     mode: str = 'full'
@@ -69,6 +72,7 @@ class FinetuneConfig:
     progress: bool = False
     node_batch_size: int | None = None
     num_neighbors: Sequence[int] | None = None
+    standardize_targets: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -146,6 +146,21 @@ class Task:
     def all_labels(self) -> Tensor:
         raise NotImplementedError
 
+    def target_scale(self) -> tuple[Tensor, Tensor] | None:
+        r"""``(mean, std)`` ``[T]`` of each regression target over the labelled training rows
+        (a constant or unlabelled target gets std 1), or :obj:`None` for classification.
+        Models train on :math:`(y - \mu) / \sigma` and predict in the original units."""
+        if self.task_type != 'regression':
+            return None
+        y = torch.as_tensor(self.labels('train'), dtype=torch.float64)
+        observed = ~torch.isnan(y)
+        count = observed.sum(0)
+        mean = torch.where(observed, y, 0.0).sum(0) / count.clamp(min=1)
+        var = torch.where(observed, (y - mean) ** 2, 0.0).sum(0) / count.clamp(min=1)
+        std = var.sqrt()
+        std = torch.where((std > 0) & torch.isfinite(std), std, torch.ones_like(std))
+        return mean.float(), std.float()
+
     def labels(self, split: str) -> np.ndarray:
         """Labels of ``split`` in the evaluator's format (see :func:`label_array`), in the
         order the task scores them."""

@@ -107,6 +107,9 @@ class GraphTask(Task):
         (``model`` or its data-parallel wrapper); ``model``'s valid and test scores."""
         forward = model if train_model is None else train_model
         loss_fn = self.loss()
+        scale = self.target_scale() if getattr(config, 'standardize_targets', True) else None
+        if scale is not None:
+            mean, std = (t.to(device) for t in scale)
         workers = getattr(config, 'num_workers', 0)
         batches = graph_batches(self.bundle.split('train'), config.batch_size, generator,
                                 world_size=world_size, rank=rank, num_workers=workers)
@@ -115,11 +118,14 @@ class GraphTask(Task):
         truth = {s: self.labels(s) for s in ('valid', 'test')}
 
         def step(batch: Any) -> Tensor:
-            return loss_fn(forward(batch), batch.y)
+            y = batch.y if scale is None else (batch.y - mean) / std
+            return loss_fn(forward(batch), y)
 
         def scores() -> dict[str, float]:
-            return {s: self.score(evaluator, s, predict(model, loader, device), truth[s])
-                    for s, loader in loaders.items()}
+            out = {s: predict(model, loader, device) for s, loader in loaders.items()}
+            if scale is not None:  # back to the original units
+                out = {s: o * scale[1] + scale[0] for s, o in out.items()}
+            return {s: self.score(evaluator, s, o, truth[s]) for s, o in out.items()}
 
         return TrainingPlan(batches, step, count=lambda batch: batch.num_graphs, scores=scores,
                             skip=lambda batch: batch.num_nodes < 2, unit=self.unit)

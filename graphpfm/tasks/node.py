@@ -217,6 +217,9 @@ class NodeTask(Task):
         idx = {s: self.split_nodes(s) for s in SPLITS}
         eval_nodes = torch.cat([idx['valid'], idx['test']])
         targets = _node_targets(data.y, self.task_type)
+        scale = self.target_scale() if getattr(config, 'standardize_targets', True) else None
+        if scale is not None:  # the loss sees standardised targets
+            targets = (targets - scale[0]) / scale[1]
         batch_size = resolve_node_batching(data, config.node_batch_size)
         # evaluation runs on the whole graph whenever that is small enough, even when training
         # uses mini-batches (exact and cheaper than one subgraph per batch of valid/test nodes)
@@ -271,6 +274,8 @@ class NodeTask(Task):
                 h = embed_nodes(model.encoder, data, device, eval_batch_size,
                                 nodes=eval_nodes).to(device)
             out = model.predict(h).cpu()
+            if scale is not None:  # back to the original units
+                out = out * scale[1] + scale[0]
             return {'valid': self.score(evaluator, 'valid', out[:n_valid], truth['valid']),
                     'test': self.score(evaluator, 'test', out[n_valid:], truth['test'])}
 
