@@ -59,6 +59,19 @@ class Objective(torch.nn.Module):
         (``load_dataset(..., targets=...)``). (default: none)"""
         return ()
 
+    @classmethod
+    def data_kwargs(cls, data: Any, num_steps: int) -> dict[str, Any]:
+        """Constructor arguments that the pretraining data determine, such as a head's width
+        (:class:`~graphpfm.objectives.Supervised`'s ``num_tasks``) or a schedule's length
+        (:class:`~graphpfm.objectives.BGRL`'s ``total_steps``); arguments given explicitly
+        win over them (see :func:`~graphpfm.objectives.data_kwargs`). (default: none)
+
+        Args:
+            data (DatasetBundle): the pretraining data.
+            num_steps (int): the optimizer steps of the run.
+        """
+        return {}
+
     def forward(self, batch: Data, generator: torch.Generator | None = None) -> ObjectiveOutput:
         """Corrupt the batch (:meth:`prepare`), then compute the loss (:meth:`compute`)."""
         return self.compute(self.prepare(batch, generator))

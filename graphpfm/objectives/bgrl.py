@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -94,7 +94,8 @@ class BGRL(Objective):
         momentum (float): the EMA momentum :math:`\mu_0` at step 0, in :math:`[0, 1]`.
             (default: :obj:`0.99`)
         total_steps (int, optional): :math:`T`, the optimizer steps of the cosine schedule;
-            :obj:`None` keeps the momentum constant. (default: :obj:`None`)
+            :obj:`None` keeps the momentum constant (:meth:`data_kwargs` gives the run's
+            steps). (default: :obj:`None`)
         predictor_channels (int): hidden width of the predictor
             ``Linear -> PReLU -> Linear``. (default: :obj:`512`)
         predictor_norm (bool): put batch norm (momentum 0.01) after the predictor's first
@@ -104,6 +105,11 @@ class BGRL(Objective):
 
     level: ClassVar[str] = 'node'
     input_kinds: ClassVar[tuple[str, ...]] = ('float',)
+
+    @classmethod
+    def data_kwargs(cls, data: Any, num_steps: int) -> dict[str, Any]:
+        """``total_steps``: the momentum schedule spans the run's optimizer steps."""
+        return {'total_steps': num_steps}
 
     def __init__(self, encoder: Encoder, pe1: float = 0.2, pe2: float = 0.3, pf1: float = 0.2,
                  pf2: float = 0.1, momentum: float = 0.99, total_steps: int | None = None,

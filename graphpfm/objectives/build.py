@@ -17,6 +17,19 @@ def required_targets(name: str) -> list[str]:
     return needed
 
 
+def data_kwargs(name: str, kwargs: dict[str, Any], data: Any, num_steps: int
+                ) -> dict[str, Any]:
+    """``kwargs`` for :func:`build_objective` completed by the objective's
+    :meth:`Objective.data_kwargs` (for a ``+`` combination: each part's, in ``options``);
+    the arguments given in ``kwargs`` win."""
+    parts = name.split('+')
+    if len(parts) == 1:
+        return {**OBJECTIVES.get(name).data_kwargs(data, num_steps), **kwargs}
+    options = {part: {**OBJECTIVES.get(part).data_kwargs(data, num_steps),
+                      **kwargs.get('options', {}).get(part, {})} for part in parts}
+    return {**kwargs, 'options': {k: v for k, v in options.items() if v}}
+
+
 def build_objective(name: str, encoder: Encoder, **kwargs: Any) -> Objective:
     r"""Build the registered objective ``name`` around ``encoder`` (errors list valid names).
 

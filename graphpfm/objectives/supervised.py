@@ -1,9 +1,12 @@
 """Supervised multi-task graph-level pretraining (Hu et al., 2020)."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch_geometric.data import Data
 
+from ..errors import DataError
 from ..nn.encoders.base import Encoder
 from ..nn.heads import resolve_pool
 from ..nn.losses import masked_bce_with_logits
@@ -28,7 +31,7 @@ class Supervised(Objective):
     (e.g. ``ogbg-moltoxcast``) fits.
 
     ``num_tasks`` is required (the head's width must be known before the first batch so that
-    :meth:`config` can rebuild the objective); the command line fills it from the dataset.
+    :meth:`config` can rebuild the objective); :meth:`data_kwargs` reads it from the dataset.
 
     Args:
         encoder (Encoder): any encoder.
@@ -44,6 +47,20 @@ class Supervised(Objective):
         self._pool = resolve_pool(pool)
         self.num_tasks = num_tasks
         self.head = torch.nn.Linear(encoder.out_channels, num_tasks)
+
+    @classmethod
+    def data_kwargs(cls, data: Any, num_steps: int) -> dict[str, Any]:
+        """``num_tasks`` of a labelled binary-classification dataset."""
+        if not data.labelled:
+            raise DataError(f"objective 'supervised' needs labels, but dataset '{data.name}' "
+                             'is unlabelled; use a labelled dataset, e.g. ogbg-moltoxcast, '
+                             'ogbg-moltox21 or ogbg-molhiv')
+        if data.task_type != 'binary classification':
+            raise DataError(f"objective 'supervised' predicts binary labels, but '{data.name}' "
+                             f'is a {data.task_type} dataset; valid datasets are binary '
+                             'classification ones, e.g. ogbg-moltoxcast, ogbg-moltox21, '
+                             'ogbg-molhiv')
+        return {'num_tasks': int(data.num_tasks)}
 
     def reset_parameters(self) -> None:
         """Re-initialise the head (the encoder is left alone)."""
