@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from graphpfm.cli import build_parser, run
+from graphpfm.cli import build_parser, parse_args, run
 from graphpfm.train import load_encoder
 
 TINY = ['--num-layers', '2', '--hidden-channels', '16', '--no-progress', '--device', 'cpu']
@@ -70,6 +70,10 @@ def test_config_file_with_flag_override(corpus, tmp_path):
     assert raw['config']['epochs'] == 1            # flag beats file
     assert raw['config']['batch_size'] == 8        # file beats default
     assert raw['encoder']['kwargs']['hidden_channels'] == 8
+    # the run's resolved options, written beside the checkpoint, read back as a config file
+    again = parse_args(['pretrain', '--config', str(out / 'config.yaml')])
+    assert {k: v for k, v in vars(again).items() if k not in ('func', 'config')} == {
+        k: v for k, v in raw['config'].items() if k != 'config'}
 
 
 def test_config_file_unknown_key_lists_valid(tmp_path, capsys):
@@ -85,20 +89,51 @@ def test_option_of_another_objective_is_rejected(corpus, tmp_path):
     parser = build_parser()
     args = parser.parse_args(['pretrain', '--mask-rate', '0.2'])
     assert args.mask_rate == 0.2
-    from graphpfm.cli import _objective_kwargs
-    assert _objective_kwargs(args, 'attr_masking') == {'mask_rate': 0.2}
+    from graphpfm.cli.pretrain import objective_kwargs
+    assert objective_kwargs(args, 'attr_masking') == {'mask_rate': 0.2}
 
 
-def test_help_documents_every_option_with_default():
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == '_SubParsersAction')
-    for name, p in sub.choices.items():
-        text = ' '.join(p.format_help().split())
-        for action in p._actions:
-            if action.dest == 'help':
-                continue
-            assert action.help, f'{name} {action.option_strings} has no help'
-            assert f'(default: {action.default})' in text, (name, action.dest)
+def flat(text):
+    """Help text on one line (argparse wraps lines at spaces and after hyphens)."""
+    return ' '.join(text.split()).replace('- ', '-')
+
+
+def help_text(capsys, *argv):
+    with pytest.raises(SystemExit):
+        run([*argv, '--help'])
+    return flat(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize('objective', [None, 'graphmae', 'attr_masking+bgrl'])
+def test_help_documents_every_option_with_default(capsys, objective):
+    from graphpfm.cli import COMMANDS
+    for name, command in COMMANDS.items():
+        argv = [name] + (['--objective', objective] if objective and name == 'pretrain' else [])
+        text = help_text(capsys, *argv)
+        for group in command.groups(objective):
+            for option in group.options:
+                if group.title is None:  # other objectives' options: parsed, not shown
+                    assert option.flags[0] + ' ' not in text
+                    continue
+                assert option.help, (name, option.name)
+                assert f'{option.flags[0]} ' in text or f'{option.flags[0]},' in text
+                assert flat(option.help_text()) in text, (name, option.name)
+
+
+def test_pretrain_help_shows_only_the_chosen_objectives_options(capsys):
+    text = help_text(capsys, 'pretrain')
+    assert '--mask-rate' not in text and '--objective NAME --help' in text
+    assert 'graphpfm list NAME' in text and '--epochs N passes over the corpus' in text
+    text = help_text(capsys, 'pretrain', '--objective', 'graphmae')
+    assert 'options of graphmae' in text and '--replace-rate X fraction of the masked' in text
+    assert '--mask-rate X fraction of nodes masked per graph, in (0, 1). (default: 0.25)' \
+        in text and '--pe1' not in text
+    run(['list', 'graphmae'])
+    listed = flat(capsys.readouterr().out)
+    assert listed.startswith('graphmae [graph] options of graphmae:')
+    assert listed[listed.index('options of graphmae'):] in text
+    with pytest.raises(SystemExit, match="Unknown objective 'nope'. Valid options: attr_masking"):
+        run(['list', 'nope'])
 
 
 def test_list_names_objectives_encoders_and_datasets(capsys, data_root):
@@ -131,8 +166,8 @@ def test_unknown_dataset_is_a_clean_error(tmp_path):
 
 
 def test_console_entry_point_help():
-    res = subprocess.run([sys.executable, '-m', 'graphpfm', 'pretrain', '--help'],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, '-m', 'graphpfm', 'pretrain', '--objective',
+                          'attr_masking', '--help'], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0
     assert '--mask-rate' in res.stdout and 'default: 256' in res.stdout
 
@@ -165,7 +200,7 @@ def test_pretrain_property_prediction_loads_its_targets(corpus, tmp_path, data_r
 
 
 def test_list_speaks_plain_text_with_levels(capsys):
-    from graphpfm.cli import _summary, plain_text
+    from graphpfm.cli.options import plain_text, summary
     rst = ('See `"KPGT: Knowledge-Guided" <https://x.org>`_ and :class:`~graphpfm.data.GraphStore`'
            ', :math:`\\mathcal{L}`, ``batch.y`` and **bold** *it*.')
     assert plain_text(rst) == ('See "KPGT: Knowledge-Guided" and GraphStore, \\mathcal{L}, '
@@ -175,7 +210,7 @@ def test_list_speaks_plain_text_with_levels(capsys):
         """Prediction as in `"KPGT: Knowledge" <https://x>`_: more.
 
         Rest."""
-    assert _summary(Doc) == 'Prediction as in "KPGT: Knowledge".'
+    assert summary(Doc) == 'Prediction as in "KPGT: Knowledge".'
     out = run(['list'])
     text = capsys.readouterr().out
     assert ':math:' not in text and ':class:' not in text and '``' not in text

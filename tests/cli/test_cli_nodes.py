@@ -1,17 +1,12 @@
 """The command line on node datasets (Cora): pretrain, probe, finetune, embed; tiny settings."""
+import argparse
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from graphpfm.cli import (
-    _parse_node_batch_size,
-    _parse_num_neighbors,
-    _parse_weights,
-    build_parser,
-    run,
-)
+from graphpfm.cli import build_parser, run
 
 TINY = ['--num-layers', '2', '--hidden-channels', '16', '--no-progress', '--device', 'cpu']
 
@@ -29,7 +24,7 @@ def test_pretrain_full_batch_fills_in_channels(cora_ckpt, capsys):
     assert raw['encoder']['name'] == 'gcn'
     assert raw['encoder']['kwargs']['in_channels'] == 1433  # Cora's feature width
     assert raw['data']['num_nodes'] == 2708 and raw['data']['level'] == 'node'
-    assert raw['config']['node_batch_size'] == 'auto'
+    assert raw['config']['node_batch_size'] is None  # automatic: full batch for Cora
     lines = [json.loads(x) for x in (cora_ckpt.parent / 'train_log.jsonl').read_text()
              .splitlines()]
     assert [r['nodes'] for r in lines] == [2708, 2708] and 'nodes_per_s' in lines[0]
@@ -43,7 +38,7 @@ def test_pretrain_mini_batch_and_schedule_steps(tmp_path, data_root, capsys):
     assert 'mini-batches of 1024 seed nodes' in capsys.readouterr().out
     raw = torch.load(ckpt, weights_only=True)
     assert raw['objective']['kwargs']['total_steps'] == 2 * 3  # ceil(2708 / 1024) per epoch
-    assert raw['config']['num_neighbors'] == '5,3'
+    assert raw['config']['num_neighbors'] == [5, 3]
     lines = [json.loads(x) for x in (tmp_path / 'train_log.jsonl').read_text().splitlines()]
     assert all(r['nodes'] == 2708 for r in lines)
 
@@ -122,33 +117,39 @@ def test_width_mismatches_are_clean_errors(cora_ckpt, tmp_path, data_root):
     assert payload['results']['pretrained']['metric'] == 'rocauc'
 
 
-def test_flag_parsers_and_help():
-    assert _parse_node_batch_size('auto') is None and _parse_node_batch_size(None) is None
-    assert _parse_node_batch_size('full') == 0 and _parse_node_batch_size('0') == 0
-    assert _parse_node_batch_size('256') == 256 and _parse_node_batch_size(64) == 64
-    with pytest.raises(SystemExit, match="'auto', 'full'"):
-        _parse_node_batch_size('many')
-    assert _parse_num_neighbors('15,10,-1') == [15, 10, -1]
-    assert _parse_num_neighbors([5, 5]) == [5, 5] and _parse_num_neighbors(None) is None
-    with pytest.raises(SystemExit, match='-1 = all'):
-        _parse_num_neighbors('5,-3')
-    with pytest.raises(SystemExit, match='-1 = all'):
-        _parse_num_neighbors('5,x')
-    assert _parse_weights('1, 0.5,') == [1.0, 0.5] and _parse_weights((2, '3')) == [2.0, 3.0]
-    assert _parse_weights(None) is None
-    with pytest.raises(SystemExit, match='objective-weights'):
-        _parse_weights('1,a')
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == '_SubParsersAction')
+def test_flag_parsers_and_help(capsys):
+    from graphpfm.cli.options import Option
+    nbs = Option('node_batch_size', None, kind=int)
+    assert nbs.convert('auto') is None and nbs.convert(None) is None
+    assert nbs.convert('full') == 0 and nbs.convert('0') == 0
+    assert nbs.convert('256') == 256 and nbs.convert(64) == 64
+    with pytest.raises(argparse.ArgumentTypeError, match="'many' for --node-batch-size"):
+        nbs.convert('many')
+    ints = Option('num_neighbors', None, kind=(list, int))
+    assert ints.convert('15,10,-1') == [15, 10, -1] and ints.convert([5, 5]) == [5, 5]
+    with pytest.raises(argparse.ArgumentTypeError, match='int values separated by commas'):
+        ints.convert('5,x')
+    floats = Option('objective_weights', None, kind=(list, float))
+    assert floats.convert('1, 0.5,') == [1.0, 0.5] and floats.convert((2, '3')) == [2.0, 3.0]
+    seeds = Option('seeds', (0, 1, 2), kind=(list, int))
+    assert seeds.convert('3') == (0, 1, 2) and seeds.convert('4,') == (4,)
+    assert seeds.convert([0, 4]) == (0, 4) and seeds.help_text().endswith('(default: 0,1,2)')
+    flag = Option('standardize', True, kind=bool)
+    assert flag.convert('false') is False and flag.convert(True) is True
+    with pytest.raises(SystemExit, match='num_neighbors must be a non-empty list of ints >= -1'):
+        run(['pretrain', '--dataset', 'Cora', '--num-neighbors', '5,-3', '--epochs', '1'])
     for name in ('pretrain', 'finetune'):
-        text = ' '.join(sub.choices[name].format_help().split())
-        assert '--node-batch-size' in text and '(default: auto)' in text
-        assert '--num-neighbors' in text
-    text = ' '.join(sub.choices['probe'].format_help().split())
-    assert '--compare-random' in text and '(default: 0.0001,0.001,0.01,0.1,1,10,100,1000,10000)' \
-        in text
+        with pytest.raises(SystemExit):
+            run([name, '--help'])
+        text = ' '.join(capsys.readouterr().out.split())
+        assert '--node-batch-size N' in text and '--num-neighbors A,B' in text
+    with pytest.raises(SystemExit):
+        run(['probe', '--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert '--compare-random' in text and '--Cs A,B, --cs A,B' in text
+    assert '(default: 0.0001,0.001,0.01,0.1,1,10,100,1000,10000)' in text
     # an objective option whose default is None takes the annotated type
-    assert parser.parse_args(['pretrain', '--total-steps', '50']).total_steps == 50
+    assert build_parser().parse_args(['pretrain', '--total-steps', '50']).total_steps == 50
 
 
 def test_act_last_and_normalize_features(tmp_path, data_root):
@@ -166,11 +167,11 @@ def test_act_last_and_normalize_features(tmp_path, data_root):
     enc = load_encoder(ckpt)
     assert enc.act_last
 
-    from graphpfm.cli import _normalize_features
+    from graphpfm.cli.common import normalize_features
     from graphpfm.datasets import load_dataset
     bundle = load_dataset('Cora', root=data_root)
     before = bundle.dataset.x.clone()
-    normed = _normalize_features(bundle)
+    normed = normalize_features(bundle)
     torch.testing.assert_close(bundle.dataset.x, before)  # input untouched
     sums = normed.dataset.x.sum(dim=1)
     nonzero = before.sum(dim=1) > 0

@@ -273,7 +273,8 @@ def test_combines_with_another_objective(mols):
 
 
 def test_cli_flags_pass_only_what_is_given():
-    from graphpfm.cli import _objective_kwargs, build_parser
+    from graphpfm.cli import build_parser
+    from graphpfm.cli.pretrain import objective_kwargs as _objective_kwargs
     parser = build_parser()
     args = parser.parse_args(['pretrain', '--objective', 'graphmae'])
     assert _objective_kwargs(args, 'graphmae') == {}  # graphmae's own defaults apply
@@ -282,7 +283,7 @@ def test_cli_flags_pass_only_what_is_given():
     assert _objective_kwargs(args, 'graphmae') == {
         'mask_rate': 0.5, 'replace_rate': 0.1, 'gamma': 2.0, 'decoder': 'gin'}
     args = parser.parse_args(['pretrain', '--objective', 'attr_masking', '--gamma', '2'])
-    with pytest.raises(SystemExit, match='does not apply'):
+    with pytest.raises(ValueError, match='does not apply'):
         _objective_kwargs(args, 'attr_masking')
 
 

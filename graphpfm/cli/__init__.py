@@ -1,0 +1,154 @@
+"""The ``graphpfm`` command line: pretrain, finetune, probe, embed, leakage, list, quickstart.
+
+Its options are generated (:mod:`graphpfm.cli.options`) from the fields of dataclasses (the
+library's :class:`~graphpfm.train.TrainConfig`, :class:`~graphpfm.eval.FinetuneConfig`,
+:class:`~graphpfm.eval.ProbeConfig` and the command line's own option classes) and from the
+registered objectives' constructors, with the help text of their ``Args:`` docstrings.
+``graphpfm pretrain --objective NAME --help`` (or ``graphpfm list NAME``) shows an objective's
+options. Every subcommand accepts ``--config file.yaml`` whose keys are the option names;
+flags override the file, which overrides the defaults shown by ``--help``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from .common import EncoderOptions, run_group
+from .options import Command, Group, apply_config, dataclass_options
+from .pretrain import PRETRAIN
+from .tools import EMBED, LEAKAGE, LIST
+from .transfer import FINETUNE, PROBE
+
+__all__ = ['build_parser', 'parse_args', 'run', 'main', 'COMMANDS']
+
+
+@dataclass
+class QuickstartOptions:
+    r"""The quick start's run lengths.
+
+    Args:
+        root (str, optional): the data root (``ogbg-molbbbp`` is used if found there).
+        pretrain_epochs (int): pretraining epochs.
+        finetune_epochs (int): fine-tuning epochs per seed.
+        seeds (list of int): fine-tuning seeds, or their number.
+    """
+
+    root: str | None = None
+    pretrain_epochs: int = 10
+    finetune_epochs: int = 10
+    seeds: Sequence[int] = (0, 1, 2)
+
+
+def quickstart(args: argparse.Namespace) -> dict[str, Any]:
+    """Pretrain attribute masking on the embedded molecules, fine-tune, compare to scratch."""
+    from ..datasets import available_datasets
+    out, t0 = Path(args.out), time.perf_counter()
+    downstream = 'ogbg-molbbbp' if available_datasets(args.root).get('ogbg-molbbbp') else \
+        'embedded-tpsa'
+    shared = ['--num-layers', str(args.num_layers), '--hidden-channels',
+              str(args.hidden_channels), '--device', args.device,
+              *(['--root', args.root] if args.root else []),
+              '--progress' if args.progress else '--no-progress']
+    ckpt = run(['pretrain', '--dataset', 'embedded', '--objective', 'attr_masking', '--epochs',
+                str(args.pretrain_epochs), '--seed', str(args.seed), '--out',
+                str(out / 'pretrain'), *shared])
+    t1 = time.perf_counter()
+    payload = run(['finetune', '--dataset', downstream, '--checkpoint', str(ckpt),
+                   '--compare-scratch', '--epochs', str(args.finetune_epochs), '--seeds',
+                   ','.join(map(str, args.seeds)) + ',',  # with a comma: a list, not a count
+                   '--out', str(out / 'finetune'), *shared])
+    t2 = time.perf_counter()
+    print(f'quickstart done in {t2 - t0:.0f} s (pretraining {t1 - t0:.0f} s, fine-tuning '
+          f'{t2 - t1:.0f} s); everything is under {out}/')
+    return payload
+
+
+QUICKSTART = Command(
+    'quickstart', 'pretrain on the embedded molecules, fine-tune, compare with training from '
+    'scratch', quickstart,
+    lambda _: [Group('quickstart', dataclass_options(QuickstartOptions)),
+               Group('encoder', dataclass_options(EncoderOptions,
+                                                  ('num_layers', 'hidden_channels'))),
+               run_group(('out', 'config', 'device', 'seed', 'progress', 'verbose'),
+                         out='runs/quickstart')])
+
+#: the subcommands, by name
+COMMANDS = {c.name: c for c in (PRETRAIN, FINETUNE, PROBE, EMBED, LEAKAGE, LIST, QUICKSTART)}
+
+
+def _build(objective: str | None = None
+           ) -> tuple[argparse.ArgumentParser, dict[str, tuple[Any, list[Group]]]]:
+    from ..version import __version__
+    parser = argparse.ArgumentParser(
+        prog='graphpfm', description='Pretrain graph neural networks and transfer them.')
+    parser.add_argument('--version', action='version', version=f'graphpfm {__version__}')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    parsers = {}
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help,
+                           usage='%(prog)s [options]')
+        if command.argument:
+            p.add_argument(command.argument[0], nargs='?', help=command.argument[1])
+        parsers[name] = (p, command.groups(objective))
+        for group in parsers[name][1]:
+            group.add_to(p)
+        p.set_defaults(func=command.func)
+    return parser, parsers
+
+
+def build_parser(objective: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; ``objective`` (a name, or several joined with ``+``) selects
+    the objective options that ``graphpfm pretrain --help`` shows."""
+    return _build(objective)[0]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The options of a command line (``sys.argv`` by default): flags over the values of its
+    ``--config`` file over the defaults."""
+    from ..config import read_yaml
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--config')
+    pre.add_argument('--objective')
+    known, _ = pre.parse_known_args(argv[1:])
+    try:
+        values = read_yaml(known.config) if known.config else {}
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f'error: {err}') from None
+    parser, parsers = _build(known.objective or values.get('objective'))
+    if values and argv[0] in parsers:
+        apply_config(*parsers[argv[0]], values, known.config)
+    args = parser.parse_args(argv)
+    try:
+        for group in parsers[args.command][1]:
+            group.fill_defaults(args)
+    except ValueError as err:
+        parsers[args.command][0].error(str(err))
+    return args
+
+
+def run(argv: Sequence[str] | None = None) -> Any:
+    """Run the command line on ``argv`` and return the subcommand's result (for Python use)."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s',
+                        datefmt='%H:%M:%S')
+    try:
+        return args.func(args)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        if args.verbose:
+            raise
+        raise SystemExit(f'error: {err}') from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: exit status 0 on success."""
+    from ..utils import tune_malloc
+    tune_malloc()  # the process is ours: keep freed buffers (GRAPHPFM_TUNE_MALLOC=0: off)
+    run(argv)
+    return 0

@@ -1,0 +1,164 @@
+"""Options and helpers that several commands share: data, encoder, run."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ..errors import CheckpointError, ConfigError, DataError
+from .options import Group, dataclass_options
+
+
+@dataclass
+class DataOptions:
+    r"""Where the data come from.
+
+    Args:
+        dataset (str): a dataset name (``graphpfm list`` shows those found): an OGB molecule
+            dataset, ``'embedded'`` (RDKit's 5,000 molecules), ``'embedded-tpsa'``,
+            ``'moses'``, a node dataset (``'Cora'``, ``'ogbn-arxiv'``, ...), or a
+            ``.csv``/``.smi(.gz)`` file of SMILES.
+        root (str, optional): the data root; :obj:`None`: ``$GRAPHPFM_DATA``, else
+            ``~/.cache/graphpfm/data``.
+        limit (int, optional): only the first ``limit`` molecules of a SMILES corpus.
+        featurize_workers (int, optional): processes for SMILES featurisation; :obj:`None`:
+            all cores.
+        normalize_features (bool): node datasets: row-normalise the node features (PyG's
+            ``NormalizeFeatures``, as DGI, GRACE and GraphMAE do on Planetoid); give it to
+            pretraining and transfer alike.
+    """
+
+    dataset: str = 'embedded'
+    root: str | None = None
+    limit: int | None = None
+    featurize_workers: int | None = None
+    normalize_features: bool = False
+
+
+@dataclass
+class EncoderOptions:
+    r"""The encoder built from scratch.
+
+    Args:
+        encoder (str): a registered encoder (``graphpfm list``).
+        num_layers (int): message-passing layers.
+        hidden_channels (int): width of every layer.
+        dropout (float): dropout inside the encoder.
+        jk (str): jumping knowledge (gin: last, sum, concat, max; others: last, cat, max).
+        in_channels (int, optional): float input width; :obj:`None`: the feature width of a
+            node dataset, OGB atom features for molecules.
+        act_last (bool): gcn, sage, gat: normalise and activate the last layer too (the
+            encoders of DGI, GRACE, BGRL and GraphMAE do; PyG leaves it linear).
+    """
+
+    encoder: str = 'gin'
+    num_layers: int = 5
+    hidden_channels: int = 300
+    dropout: float = 0.0
+    jk: str = 'last'
+    in_channels: int | None = None
+    act_last: bool = False
+
+
+@dataclass
+class RunOptions:
+    r"""What every command shares.
+
+    Args:
+        out (str): output directory.
+        config (str, optional): YAML file of option values (its keys are the option names);
+            flags override it.
+        device (str): ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
+        seed (int): random seed.
+        progress (bool): show progress bars.
+        verbose (bool): debug logging, and tracebacks of errors.
+    """
+
+    out: str = 'runs'
+    config: str | None = None
+    device: str = 'auto'
+    seed: int = 0
+    progress: bool = True
+    verbose: bool = False
+
+
+def run_group(names: Sequence[str], **defaults: Any) -> Group:
+    """The run options ``names``, with new ``defaults``."""
+    return Group('run', dataclass_options(RunOptions, names, **defaults))
+
+
+def load(args: argparse.Namespace, name: str | None = None, targets: Sequence[str] = ()) -> Any:
+    """The dataset of the data options (``name`` instead of ``--dataset``, if given)."""
+    from ..datasets import load_dataset
+    bundle = load_dataset(name or args.dataset, root=args.root, limit=args.limit,
+                          num_workers=args.featurize_workers, progress=args.progress,
+                          targets=targets)
+    return normalize_features(bundle) if getattr(args, 'normalize_features', False) else bundle
+
+
+def normalize_features(bundle: Any) -> Any:
+    """A copy of a node-level bundle with row-normalised features (the input untouched)."""
+    from torch_geometric.transforms import NormalizeFeatures
+    if bundle.level != 'node' or not bundle.dataset.x.is_floating_point():
+        raise ConfigError(f"--normalize-features is for node datasets with float features; "
+                         f"'{bundle.name}' has none")
+    meta = {**bundle.meta, 'features': 'row-normalised'}
+    return dataclasses.replace(bundle, dataset=NormalizeFeatures()(bundle.dataset.clone()),
+                               meta=meta)
+
+
+def feature_width(bundle: Any) -> int | None:
+    """The float feature width of a node-level dataset (:obj:`None` for molecules)."""
+    if bundle.level != 'node':
+        return None
+    x = getattr(bundle.dataset, 'x', None)
+    if x is None or not x.is_floating_point() or x.dim() != 2:
+        raise DataError(f"node dataset '{bundle.name}' has no float node features "
+                         '[num_nodes, F] for a float-input encoder')
+    return int(x.size(1))
+
+
+def _takers(name: str) -> list[str]:
+    from ..nn import ENCODERS
+    return [n for n in ENCODERS.names()
+            if name in inspect.signature(ENCODERS.get(n).__init__).parameters]
+
+
+def build_encoder(args: argparse.Namespace, bundle: Any, **overrides: Any) -> Any:
+    """The encoder of the encoder options, taking the node features of ``bundle``."""
+    from ..nn import build_encoder
+    kwargs = {'num_layers': args.num_layers, 'hidden_channels': args.hidden_channels,
+              'dropout': args.dropout, 'jk': args.jk, **overrides}
+    if args.act_last:
+        if args.encoder not in _takers('act_last'):
+            raise ConfigError(f"--act-last is an option of the {', '.join(_takers('act_last'))}"
+                             f" encoders, not of '{args.encoder}'")
+        kwargs['act_last'] = True
+    width = feature_width(bundle)
+    if width is not None:
+        if args.in_channels is not None and args.in_channels != width:
+            raise ConfigError(f"--in-channels {args.in_channels} does not match the {width} "
+                             f"node features of '{bundle.name}'; leave it unset")
+        if args.encoder not in _takers('in_channels'):
+            raise ConfigError(f"encoder '{args.encoder}' has no float input (in_channels), which "
+                             f"the node dataset '{bundle.name}' needs; valid options: "
+                             f"{', '.join(_takers('in_channels'))}")
+        kwargs['in_channels'] = width
+    elif args.in_channels is not None:
+        kwargs['in_channels'] = args.in_channels
+    return build_encoder(args.encoder, **kwargs)
+
+
+def check_width(path: str, bundle: Any) -> dict[str, Any]:
+    """The encoder spec of checkpoint ``path``, checked to take the node features of
+    ``bundle``."""
+    from ..train import load_checkpoint
+    spec = load_checkpoint(path)['encoder']
+    width, given = feature_width(bundle), spec['kwargs'].get('in_channels')
+    if width is not None and given != width:
+        takes = 'OGB atom features' if given is None else f'{given} float features'
+        raise CheckpointError(f"the encoder of {path} takes {takes}, but '{bundle.name}' has "
+                         f'{width} float node features')
+    return spec

@@ -1,0 +1,141 @@
+"""``graphpfm finetune`` and ``graphpfm probe``: transfer encoders to a labelled dataset."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import ConfigError, DataError
+from .common import DataOptions, EncoderOptions, build_encoder, check_width, load, run_group
+from .options import Command, Group, config_from, dataclass_options
+
+log = logging.getLogger('graphpfm')
+
+
+@dataclass
+class TransferOptions:
+    r"""Which encoders to transfer.
+
+    Args:
+        checkpoint (str, optional): a pretrained checkpoint file or shipped pretrained model
+            (``graphpfm list``); :obj:`None`: a randomly initialised encoder of the encoder
+            options only.
+        compare_scratch (bool): also fine-tune a randomly initialised encoder of the
+            checkpoint's architecture with the same recipe and seeds.
+        compare_random (bool): also probe a randomly initialised encoder of the checkpoint's
+            architecture with the same seeds.
+    """
+
+    checkpoint: str | None = None
+    compare_scratch: bool = False
+    compare_random: bool = False
+
+
+def _groups(config: type, compare: str, dataset: str, dropout: float, out: str,
+            rename: dict[str, str] | None = None) -> list[Group]:
+    return [Group('data', dataclass_options(DataOptions, dataset=dataset)),
+            Group('encoders',
+                  dataclass_options(TransferOptions, ('checkpoint', f'compare_{compare}'))),
+            Group('encoder (without --checkpoint)',
+                  dataclass_options(EncoderOptions, dropout=dropout)),
+            Group(f'recipe ({config.__name__})',
+                  dataclass_options(config, rename=rename, device='auto', progress=True)),
+            run_group(('out', 'config', 'verbose'), out=out)]
+
+
+def _encoders(args: argparse.Namespace, bundle: Any, compare: str, **overrides: Any
+              ) -> dict[str, Callable[[int], Any]]:
+    """``{name: seed -> encoder}``: the checkpoint's (and with ``--compare-<compare>`` a random
+    one of its architecture), or a random one of the encoder options."""
+    from ..nn import build_encoder as build
+    from ..train import load_encoder
+    if not args.checkpoint:
+        if getattr(args, f'compare_{compare}'):
+            raise ConfigError(f'--compare-{compare} needs --checkpoint (without one, a randomly '
+                             'initialised encoder of the encoder options is used)')
+        return {compare: lambda seed: build_encoder(args, bundle, **overrides)}
+    spec = check_width(args.checkpoint, bundle)
+    makers = {'pretrained': lambda seed: load_encoder(args.checkpoint, **overrides)}
+    if getattr(args, f'compare_{compare}'):
+        makers[compare] = lambda seed: build(spec['name'], **{**spec['kwargs'], **overrides})
+    return makers
+
+
+def _report(args: argparse.Namespace, bundle: Any, results: dict[str, Any], what: str
+            ) -> dict[str, Any]:
+    """Write and print the results table."""
+    from ..eval import format_table
+    payload = {'dataset': bundle.name, 'checkpoint': args.checkpoint,
+               'results': {k: r.to_dict() for k, r in results.items()}}
+    (Path(args.out) / 'results.md').write_text(format_table(results) + '\n')
+    (Path(args.out) / 'results.json').write_text(json.dumps(payload, indent=1))
+    print(f'{bundle.name}: {what}\n{format_table(results)}\nresults: {args.out}/results.json')
+    return payload
+
+
+def finetune(args: argparse.Namespace) -> dict[str, Any]:
+    """Fine-tune (pretrained and/or from scratch); prints and writes the results table."""
+    import torch.distributed as dist
+
+    from ..eval import FinetuneConfig, finetune
+    from ..utils import resolve_device
+    config = config_from(FinetuneConfig, args, dropout='head_dropout')
+    config.device = str(resolve_device(config.device))
+    bundle = load(args)
+    if not bundle.labelled:
+        raise DataError(f"dataset '{bundle.name}' has no labels to fine-tune on")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name, make in _encoders(args, bundle, 'scratch', dropout=args.dropout).items():
+        log.info('fine-tuning %s encoder on %s (%s, %d seeds)', name, bundle.name, config.mode,
+                 len(config.seeds))
+        results[name] = finetune(bundle, make, config, log_path=Path(args.out) / f'{name}.jsonl')
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+        return {'results': {k: r.to_dict() for k, r in results.items()}}  # rank 0 reports
+    return _report(args, bundle, results, f'test {bundle.eval_metric or ""} at the best '
+                   f'validation epoch, mean ± std over seeds {list(config.seeds)} ({config.mode} '
+                   f'fine-tuning, {config.epochs} epochs; per-epoch logs: {args.out}/*.jsonl)')
+
+
+def probe(args: argparse.Namespace) -> dict[str, Any]:
+    """Linear probe of a pretrained (and/or randomly initialised) encoder; prints and writes
+    the results table."""
+    from ..eval import ProbeConfig, probe
+    from ..utils import resolve_device
+    config = config_from(ProbeConfig, args)
+    config.device = str(resolve_device(config.device))
+    bundle = load(args)
+    if not bundle.labelled or bundle.split_idx is None:
+        raise DataError(f"dataset '{bundle.name}' has no labels and split to probe on")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name, make in _encoders(args, bundle, 'random').items():
+        log.info('linear probe of the %s encoder on %s (%d seeds)', name, bundle.name,
+                 len(config.seeds))
+        results[name] = probe(bundle, make, config=config)
+    chosen = '; '.join(f"{k}: {', '.join(f'{c:g}' for c in r.best_Cs)}"
+                       for k, r in results.items())
+    metric = next(iter(results.values())).metric
+    return _report(args, bundle, results, f'linear probe, test {metric} at the C chosen on '
+                   f'validation, mean ± std over seeds {list(config.seeds)} (chosen C per seed: '
+                   f'{chosen})')
+
+
+def _finetune_groups(objective: str | None) -> list[Group]:
+    from ..eval import FinetuneConfig
+    return _groups(FinetuneConfig, 'scratch', 'ogbg-molbbbp', 0.5, 'runs/finetune',
+                   {'dropout': 'head_dropout'})
+
+
+def _probe_groups(objective: str | None) -> list[Group]:
+    from ..eval import ProbeConfig
+    return _groups(ProbeConfig, 'random', 'Cora', 0.0, 'runs/probe')
+
+
+FINETUNE = Command('finetune', 'fine-tune or linearly probe on a labelled dataset', finetune,
+                   _finetune_groups)
+PROBE = Command('probe', 'linear probe of frozen encoder embeddings (C chosen on validation)',
+                probe, _probe_groups)
