@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every GPU check of graphpfm in one command, for a session that is lent a GPU
+# Every GPU check of graphpfm in one command, on a machine with a GPU
 # (benchmarks/README.md, "GPU checks"). First, here: bash benchmarks/prepare_gpu_check.sh
 # Then the device call:   command: bash benchmarks/gpu_check.sh
 #                         carry:   [".whl", ".gpudata"]        timeout_s: 540
@@ -166,7 +166,7 @@ from pathlib import Path
 out = Path(sys.argv[1])
 MOSES_TRAIN, ZINC = 1_584_663, 2_000_000
 REFERENCE = ('attribute masking on ZINC 2M, one V100: ~11 min per epoch (the published '
-             'figure as quoted when this check was written; not re-checked or measured here)')
+             'figure for Hu et al.\'s setting; not measured here)')
 rows = [json.loads(line) for line in (out / 'throughput.jsonl').read_text().splitlines()
         if line.strip()] if (out / 'throughput.jsonl').is_file() else []
 estimates = []

@@ -15,9 +15,10 @@ def report(out: Path, partial: bool = False) -> str:
     """Markdown table: arm, linear-probe and fine-tuning test metric, mean ± std (ddof=0)
     over seeds, the published (linear-probe) figure, pretraining epochs and mean pretraining
     time; then each method's paired difference to the random encoder of its architecture
-    (same seeds), probe and fine-tuning. Only records of the current configuration of each
-    arm count. Missing records are an error unless ``partial``; the fine-tuning column reads
-    "not run" until ``finetune`` has been started in ``out``."""
+    (same seeds), probe and fine-tuning; then GraphMAE's probe beside this one where
+    ``torch-probe`` has run. Only records of the current configuration of each arm count.
+    Missing records are an error unless ``partial``; the fine-tuning column reads "not run"
+    until ``finetune`` has been started in ``out``."""
     import numpy as np
     out = Path(out)
     proto = json.loads((out / 'protocol.json').read_text())
@@ -66,7 +67,14 @@ def report(out: Path, partial: bool = False) -> str:
         scores, proto['methods'], [probe_col] + ([fine_col] if fine is not None else []),
         seeds, lambda arm: random_arm(arm, proto['configs']),
         name='its random encoder', average=False, positive='pretraining helped')
-    return '\n'.join(lines) + '\n\n' + paired
+    tables = ['\n'.join(lines), paired]
+    theirs = [r for r in read_records(out / 'torch_probe.jsonl')
+              if current.get(r['arm']) == r.get('arm_hash') and r['seed'] in seeds]
+    if theirs:
+        ours = {(r['arm'], r['seed']): r['test_at_best_valid'] for r in records}
+        tables.append("GraphMAE's own probe on the same encoders (`torch-probe`):\n\n"
+                      + torch_probe_table(theirs, ours, arms))
+    return '\n\n'.join(tables)
 
 
 def torch_probe_table(records: list[dict[str, Any]], ours: dict[tuple[str, int], float],

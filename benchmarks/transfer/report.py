@@ -60,7 +60,8 @@ def skipped_tasks_table(records: list[dict[str, Any]], datasets: list[str]) -> s
     """Per dataset, the tasks the metric leaves out of each split because the split holds a
     single class for them (OGB's Evaluator skips such tasks for ROC-AUC and AP, and fails
     when none is left; so does :func:`graphpfm.eval.finetune`). They depend on the split's
-    labels only, so every record of a dataset must agree; empty if no record carries them."""
+    labels only, so every record of a dataset must agree. Datasets that leave no task out
+    are named in one line after the table; empty if no record carries them."""
     seen: dict[str, tuple[Any, Any]] = {}
     for r in records:
         if r['dataset'] not in datasets or 'skipped_tasks' not in r:
@@ -74,13 +75,17 @@ def skipped_tasks_table(records: list[dict[str, Any]], datasets: list[str]) -> s
             seen[r['dataset']] = (got[0], got[1])
     if not seen:
         return ''
-    lines = [('Tasks left out of the metric (a single class in the split, as OGB\'s Evaluator '
-             'does):'), '', '| dataset | tasks | valid | test |', '|---|---:|---:|---:|']
-    for d in datasets:
-        if d in seen:
-            sk, n = seen[d]
-            lines.append(f"| {d} | {n if n is not None else '?'} | "
-                         f"{len(sk.get('valid', []))} | {len(sk.get('test', []))} |")
+    head = 'Tasks left out of the metric (a single class in the split, as OGB\'s Evaluator does)'
+    some = [d for d in datasets if d in seen and any(seen[d][0].values())]
+    none = [d for d in datasets if d in seen and d not in some]
+    lines = [f'{head}:', '', '| dataset | tasks | valid | test |', '|---|---:|---:|---:|'] \
+        if some else [f'{head}: none.']
+    for d in some:
+        sk, n = seen[d]
+        lines.append(f"| {d} | {n if n is not None else '?'} | "
+                     f"{len(sk.get('valid', []))} | {len(sk.get('test', []))} |")
+    if some and none:
+        lines += ['', f"None left out in {', '.join(none)}."]
     return '\n'.join(lines)
 
 

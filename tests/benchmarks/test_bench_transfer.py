@@ -295,6 +295,12 @@ def test_skipped_tasks_table_reports_counts_and_refuses_disagreement(transfer, t
         transfer.skipped_tasks_table(recs, ['ogbg-moltox21'])
     assert transfer.skipped_tasks_table([{**base, 'arm': 'scratch', 'dataset': 'x', 'seed': 0}],
                                         ['x']) == ''
+    # datasets that leave nothing out are named after the table, not given rows
+    none = {**base, 'arm': 'scratch', 'dataset': 'ogbg-molbbbp', 'seed': 0, 'num_tasks': 1,
+            'skipped_tasks': {'valid': [], 'test': []}}
+    table = transfer.skipped_tasks_table([none, *recs[:1]], ['ogbg-molbbbp', 'ogbg-moltox21'])
+    assert '| ogbg-molbbbp |' not in table and table.endswith('None left out in ogbg-molbbbp.')
+    assert transfer.skipped_tasks_table([none], ['ogbg-molbbbp']).endswith('does): none.')
 
 
 def test_single_class_tasks_are_the_ones_ogb_leaves_out(data_root):
@@ -359,7 +365,7 @@ def test_quick_profile_smoke_run_records_report_timing_and_figure(tmp_path, data
         vals = np.array([r['test_at_best_valid'] for r in records if r['arm'] == arm]) * 100
         cell = f'{vals.mean():.1f} ± {vals.std():.1f}'
         assert f'| {arm} | {cell} | {vals.mean():.1f} |' in rep.stdout
-    assert '| ogbg-molbace | 1 | 0 | 0 |' in rep.stdout
+    assert "(a single class in the split, as OGB's Evaluator does): none." in rep.stdout
     assert '| pretrain attr_masking | 64 |' in rep.stdout
     assert '| fine-tune ogbg-molbace (4 runs,' in rep.stdout
     assert 'Estimated `full` on this machine' in rep.stdout
