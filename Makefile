@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: quickstart test install clean bench
+.PHONY: quickstart test install clean bench bench-readme
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# the tables of benchmarks/README.md, written again from the committed records
+bench-readme:
+	$(PY) -m benchmarks.transfer report --out benchmarks/results/transfer-quick --readme-section transfer-quick
+	$(PY) -m benchmarks.transfer report --out benchmarks/results/transfer-small --readme-section transfer-small
+	$(PY) -m benchmarks.node_probe report --out benchmarks/results/node-probe-cora --readme-section node-probe-cora
 
 clean:
 	rm -rf $(VENV) runs
