@@ -1,6 +1,7 @@
 r"""Datasets: :func:`load_dataset` returns a :class:`DatasetBundle` for a registered name (OGB
 molecule datasets, SMILES corpora, node-classification graphs: OGB ``ogbn-*``, Planetoid,
-Amazon, Coauthor) or for a path to a SMILES file.
+Amazon, Coauthor) or for a path to a SMILES file; :func:`from_smiles` and :func:`from_graphs`
+build one from your own molecules, networkx graphs or PyG ``Data`` objects.
 
 Registered names live in :data:`DATASETS`; each entry is a :class:`DatasetSpec` that knows how
 to load the dataset and where to find it on disk.
@@ -25,6 +26,15 @@ from .corpora import (
     moses_path,
 )
 from .errors import DatasetNotFoundError
+from .graphs import (
+    GraphFormatError,
+    collate_graphs,
+    from_graphs,
+    graph_to_data,
+    is_graph,
+    is_graph_file,
+    read_graphs,
+)
 from .leakage import (
     DatasetOverlap,
     bundle_smiles,
@@ -203,5 +213,6 @@ __all__ = [
     'node_required_files', 'overlap_table', 'ogb_info', 'ogb_mol_names', 'ogb_node_info',
     'ogb_node_names', 'ogb_smiles', 'random_split', 'read_smiles_file', 'scaffold_split',
     'NPZ_DATASETS', 'PLANETOID_NAMES', 'TARGET_KINDS', 'attach_targets', 'bundle_with_targets',
-    'compute_targets',
+    'compute_targets', 'GraphFormatError', 'collate_graphs', 'from_graphs', 'graph_to_data',
+    'is_graph', 'is_graph_file', 'read_graphs',
 ]
