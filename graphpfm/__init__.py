@@ -26,6 +26,8 @@ from .datasets import (  # noqa: E402
                        DatasetBundle,
                        DatasetNotFoundError,
                        available_datasets,
+                       bundle_smiles,
+                       from_graphs,
                        from_smiles,
                        load_dataset,
 )
@@ -47,6 +49,7 @@ from .nn import ENCODERS, Encoder, build_encoder  # noqa: E402
 from .nn.heads import GraphPredictor, NodePredictor  # noqa: E402
 from .objectives import OBJECTIVES, Objective, ObjectiveOutput, build_objective  # noqa: E402
 from .pretrained import available_pretrained, from_pretrained  # noqa: E402
+from .sklearn import GraphEmbedder  # noqa: E402
 from .tasks import Evaluator, GraphTask, NodeTask, Task  # noqa: E402
 from .train import TrainConfig, Trainer, load_checkpoint, load_encoder, save_checkpoint  # noqa: E402
 from .utils import tune_malloc  # noqa: E402  (for applications; never called on import)
@@ -61,4 +64,5 @@ __all__ = [
     'Encoder', 'build_encoder', 'GraphPredictor', 'OBJECTIVES', 'Objective', 'ObjectiveOutput',
     'build_objective', 'Trainer', 'TrainConfig', 'load_checkpoint', 'load_encoder',
     'save_checkpoint', 'tune_malloc', 'available_pretrained', 'from_pretrained',
+    'from_graphs', 'bundle_smiles', 'GraphEmbedder',
 ]
