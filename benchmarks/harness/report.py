@@ -35,13 +35,6 @@ def missing_cells(scores: Scores, rows: Sequence[str], columns: Sequence[str],
             if s not in scores.get((a, d), {})]
 
 
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and population standard deviation (``ddof=0``)."""
-    n = len(values)
-    mean = sum(values) / n
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / n)
-
-
 def score_cell(values: Sequence[float], seeds: int | None = None) -> str:
     """``'65.0 ± 5.0'`` in points; ``'—'`` without values; the seed count appended when fewer
     than ``seeds``."""

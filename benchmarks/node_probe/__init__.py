@@ -61,23 +61,17 @@ variants of one method on validation accuracy.
 its random encoder with 95% Student's *t* intervals over seeds (:mod:`benchmarks.harness`).
 Modules: :mod:`.config`, :mod:`.jobs`, :mod:`.report`, :mod:`.cli`.
 """
-from .cli import check_encoders, main
+from .cli import main
 from .config import (
     ARCHITECTURES,
     FINETUNE,
     METHODS,
     TORCH_PROBE,
-    apply_variant,
-    arm_hash,
-    arm_key,
-    arms_for,
     normalise_features,
     parse_variant,
 )
-from .jobs import finetune_arm, last_best, run_arm, torch_probe
-from .report import report, sweep_report
+from .jobs import last_best, torch_probe
+from .report import report
 
-__all__ = ['ARCHITECTURES', 'FINETUNE', 'METHODS', 'TORCH_PROBE', 'apply_variant', 'arm_hash',
-           'arm_key', 'arms_for', 'check_encoders', 'finetune_arm', 'last_best', 'main',
-           'normalise_features', 'parse_variant', 'report', 'run_arm', 'sweep_report',
-           'torch_probe']
+__all__ = ['ARCHITECTURES', 'FINETUNE', 'METHODS', 'TORCH_PROBE', 'last_best', 'main',
+           'normalise_features', 'parse_variant', 'report', 'torch_probe']

@@ -43,9 +43,8 @@ Modules: :mod:`.protocol` (the protocol and profiles), :mod:`.jobs` (the worker 
 :mod:`.figures`, :mod:`.cli`; the runner, records and tables they share are in
 :mod:`benchmarks.harness`.
 """
-from ..harness.records import protocol_hash, read_records
-from ..harness.report import paired_difference
-from .cards import corpus_overlap, write_model_card
+from ..harness.records import protocol_hash
+from .cards import corpus_overlap
 from .cli import main, plan, resolve_protocol
 from .cost import (
     COSTS,
@@ -58,7 +57,6 @@ from .cost import (
     train_sizes,
 )
 from .figures import figure, loss_curves, loss_figure
-from .jobs import finetune_one, pretrain_arm
 from .protocol import (
     ALL_OBJECTIVES,
     MOLECULE_BENCHMARK,
@@ -72,7 +70,6 @@ from .report import report, skipped_tasks_table, timed_runs, timing
 
 __all__ = ['ALL_OBJECTIVES', 'COSTS', 'MOLECULE_BENCHMARK', 'MOLECULE_SIZES', 'PROFILES',
            'SCRATCH', 'SUPERVISED_GRAPHS', 'Protocol', 'corpus_overlap', 'estimate', 'figure',
-           'finetune_one', 'format_estimate', 'graph_objectives', 'loss_curves', 'loss_figure',
-           'main', 'makespan', 'paired_difference', 'plan', 'pretrain_arm', 'pretrain_rate',
-           'protocol_hash', 'read_records', 'report', 'resolve_objectives', 'resolve_protocol',
-           'skipped_tasks_table', 'timed_runs', 'timing', 'train_sizes', 'write_model_card']
+           'format_estimate', 'graph_objectives', 'loss_curves', 'loss_figure', 'main',
+           'makespan', 'plan', 'pretrain_rate', 'protocol_hash', 'report', 'resolve_objectives',
+           'resolve_protocol', 'skipped_tasks_table', 'timed_runs', 'timing', 'train_sizes']
