@@ -39,10 +39,40 @@ def cache_dir(sub: str | None = None) -> Path:
     return path
 
 
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete the temp files of :func:`atomic_write_bytes` for ``path`` left by processes that
+    no longer run (a killed write); returns what was removed."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f'.{path.name}.tmp.*'):
+        pid = tmp.name.rsplit('.', 1)[-1]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except FileNotFoundError:  # another process removed it first
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def atomic_write_bytes(path: str | os.PathLike, writer) -> Path:
     """Call ``writer(tmp_path)`` then rename the temp file onto ``path`` (atomic on POSIX)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     tmp = path.with_name(f'.{path.name}.tmp.{os.getpid()}')
     try:
         writer(tmp)

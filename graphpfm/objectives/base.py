@@ -24,6 +24,10 @@ class ObjectiveOutput:
     under :func:`torch.compile`); the :class:`~graphpfm.train.Trainer` sums them on the
     device and reads them back once per epoch. Python numbers are for what the host already
     knows (counts, a constant). Call ``float(v)`` on a value to read it.
+
+    By convention the log ``'skipped_frac'`` is the fraction of the batch the objective could
+    not learn from (e.g. molecules too small for a context); the trainer stops a run whose
+    epoch average exceeds :attr:`~graphpfm.train.TrainConfig.max_skipped_frac`.
     """
 
     loss: Tensor  #: scalar, differentiable

@@ -75,4 +75,7 @@ class EdgePred(Objective):
         score = (h[src] * h[dst]).sum(dim=-1)
         is_pos = prepared.edge_label > 0.5
         pos, neg = score[is_pos], score[~is_pos]
-        return ObjectiveOutput(pos_neg_bce_with_logits(pos, neg), pos_neg_logs(pos, neg))
+        logs = pos_neg_logs(pos, neg)
+        # a batch without an edge teaches nothing (the trainer stops runs made of such batches)
+        logs['skipped_frac'] = float(prepared.edge_label_index.size(1) == 0)
+        return ObjectiveOutput(pos_neg_bce_with_logits(pos, neg), logs)

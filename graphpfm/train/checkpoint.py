@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..errors import CheckpointError
 from ..nn.encoders.base import Encoder, build_encoder
 from ..paths import atomic_write_bytes
 
@@ -98,15 +99,31 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
                     ) -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True`` and check its format version."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f'{path} is a folder, not a checkpoint file'
+                              + ('; did you mean ' + str(path / 'checkpoint.pt') + '?'
+                                 if (path / 'checkpoint.pt').is_file() else ''))
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated, empty, foreign pickle, random bytes
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f'{path} is not a readable graphpfm checkpoint ({reason[:200]}); '
+                              'graphpfm writes checkpoints with `graphpfm pretrain` or '
+                              'save_checkpoint') from None
     if not isinstance(ckpt, dict) or 'encoder' not in ckpt:
-        raise ValueError(f'{path} is not a graphpfm checkpoint')
+        raise CheckpointError(f'{path} is not a graphpfm checkpoint (no encoder config)')
     version = ckpt.get('format_version')
     if version != CHECKPOINT_FORMAT_VERSION:
-        raise ValueError(f'{path}: checkpoint format {version} is not supported '
-                         f'(this graphpfm reads format {CHECKPOINT_FORMAT_VERSION})')
+        raise CheckpointError(f'{path}: checkpoint format {version} is not supported '
+                              f'(this graphpfm reads format {CHECKPOINT_FORMAT_VERSION})')
+    bad = [k for k, v in ckpt.get('encoder_state_dict', {}).items()
+           if isinstance(v, torch.Tensor) and v.is_floating_point()
+           and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f'{path} holds non-finite encoder weights ({", ".join(bad[:5])}); '
+                              'it came from a diverged run and cannot be used')
     return ckpt
 
 
@@ -123,5 +140,9 @@ def load_encoder(path: str | os.PathLike, map_location: str | torch.device = 'cp
     ckpt = load_checkpoint(path, map_location)
     spec = ckpt['encoder']
     encoder = build_encoder(spec['name'], **{**spec['kwargs'], **overrides})
-    encoder.load_state_dict(ckpt['encoder_state_dict'], strict=True)
+    try:
+        encoder.load_state_dict(ckpt['encoder_state_dict'], strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f'{path}: the weights do not fit the {spec["name"]} encoder its '
+                              f'config describes ({str(err).splitlines()[0]})') from None
     return encoder.to(map_location)

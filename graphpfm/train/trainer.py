@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import torch
 from torch_geometric.data import Data
 
-from ..errors import ConfigError, ResumeError
+from ..errors import ConfigError, DataError, ResumeError
 from ..objectives.base import Objective, seed_count
 from ..tasks import Task
 from ..tasks.node import (  # noqa: F401  (part of this module's interface)
@@ -92,6 +92,11 @@ class TrainConfig:
         save_state_seconds (float): with :attr:`save_state_every` ``0``, save the training
             state when this many seconds have passed since the last save.
             (default: :obj:`300.0`)
+        max_skipped_frac (float): stop the run with an error when, over an epoch, the
+            objective could not learn from more than this fraction of the data (its
+            ``'skipped_frac'`` log, e.g. context prediction on molecules too small for a
+            context, edge prediction on graphs without edges), rather than save an encoder
+            that learnt nothing. (default: :obj:`0.5`)
 
     Within an epoch the loop does not wait for the device for its figures: the loss and the
     objective's logs (detached 0-dim tensors, see
@@ -123,6 +128,7 @@ class TrainConfig:
     log_every: int = 0
     save_state_every: int = 0
     save_state_seconds: float = 300.0
+    max_skipped_frac: float = 0.5
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -142,6 +148,8 @@ class TrainConfig:
         for name in ('num_workers', 'save_every', 'save_state_every'):
             if getattr(self, name) < 0:
                 raise ConfigError(f'{name} must be >= 0, got {getattr(self, name)}')
+        if not 0 <= self.max_skipped_frac <= 1:
+            raise ConfigError(f'max_skipped_frac must be in [0, 1], got {self.max_skipped_frac}')
         if not self.save_state_seconds > 0:
             raise ConfigError(f'save_state_seconds must be > 0, got {self.save_state_seconds}')
         if self.log_every < 0:
@@ -322,6 +330,14 @@ class Trainer:
                 record = self._epoch(epoch, loader, optimizer, corruption, node_level,
                                      resume=epoch_state)
                 epoch_state = None
+                if record.get('skipped_frac', 0.0) > cfg.max_skipped_frac:
+                    name = self.objective.config().get('name', type(self.objective).__name__)
+                    raise DataError(
+                        f"objective '{name}' could not learn from "
+                        f"{record['skipped_frac']:.0%} of the data in epoch {epoch} (more than "
+                        f'max_skipped_frac={cfg.max_skipped_frac}); no checkpoint written. '
+                        'Use data it suits (e.g. larger molecules for context prediction, '
+                        'graphs with edges for edge prediction) or another objective')
                 self.history.append(record)
                 log.info('epoch %d: %s', epoch,
                          ', '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
@@ -469,6 +485,13 @@ class Trainer:
         """Write the checkpoint (if a path was given; under data parallelism rank 0 only)."""
         if self.checkpoint_path is None or self.rank != 0:
             return
+        bad = [k for k, v in self.objective.state_dict().items()
+               if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if bad:
+            raise FloatingPointError(
+                f'non-finite weights after epoch {len(self.history)} ({", ".join(bad[:5])}'
+                f'{", ..." if len(bad) > 5 else ""}); no checkpoint written. Lower the learning '
+                'rate, or set grad_clip')
         head_state = {k: v for k, v in self.objective.state_dict().items()
                       if not k.startswith('encoder.')}
         save_checkpoint(self.checkpoint_path, self.objective.encoder,

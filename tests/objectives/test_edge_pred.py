@@ -83,4 +83,5 @@ def test_loss_is_bce_of_dot_products(mol_store):
     want = -F.logsigmoid(pos).mean() - F.logsigmoid(-neg).mean()
     out = obj.compute(p)
     assert torch.allclose(out.loss, want, atol=1e-5)
-    assert set(out.logs) == {'acc', 'auc'} and 0 <= out.logs['auc'] <= 1
+    assert set(out.logs) == {'acc', 'auc', 'skipped_frac'} and 0 <= out.logs['auc'] <= 1
+    assert out.logs['skipped_frac'] == 0.0
