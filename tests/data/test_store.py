@@ -147,3 +147,16 @@ def test_bad_graph_attrs_are_refused(mol_store):
         mol_store.set_graph_attrs({'b': torch.zeros(n, 1, dtype=torch.uint8)}, {'b': 9})
     with pytest.raises(ValueError, match='not among'):
         mol_store.set_graph_attrs({'a': torch.zeros(n)}, {'c': 3})
+
+
+def test_a_single_graph_runs_through_the_molecule_encoder():
+    from ogb.utils import smiles2graph
+
+    from graphpfm.nn import build_encoder
+    store = GraphStore.from_graphs([smiles2graph(s) for s in ('CCO', 'c1ccccc1', 'CC(=O)N')])
+    enc = build_encoder('gin', num_layers=2, hidden_channels=8).eval()
+    for i in range(len(store)):
+        g = store[i]
+        assert g.edge_index.is_contiguous()
+        h = enc(g.x, g.edge_index, edge_attr=g.edge_attr)
+        assert h.shape == (g.num_nodes, 8)
