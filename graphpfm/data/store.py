@@ -198,8 +198,8 @@ class GraphStore(torch.utils.data.Dataset):
             raise IndexError(f'graph index {idx} out of range for {len(self)} graphs')
         n0, n1 = int(self.node_ptr[idx]), int(self.node_ptr[idx + 1])
         e0, e1 = int(self.edge_ptr[idx]), int(self.edge_ptr[idx + 1])
-        data = Data(x=self._widen(self.x[n0:n1]), edge_index=self.edge_index[:, e0:e1].long().contiguous(),
-                    num_nodes=n1 - n0)
+        data = Data(x=self._widen(self.x[n0:n1]),
+                    edge_index=self.edge_index[:, e0:e1].long().contiguous(), num_nodes=n1 - n0)
         if self.edge_attr is not None:
             data.edge_attr = self._widen(self.edge_attr[e0:e1])
         if self.y is not None:
