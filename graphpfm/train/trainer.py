@@ -210,7 +210,8 @@ class Trainer:
                  checkpoint_path: str | os.PathLike | None = None,
                  provenance: dict[str, Any] | None = None,
                  run_config: dict[str, Any] | None = None,
-                 state_path: str | os.PathLike | None = None) -> None:
+                 state_path: str | os.PathLike | None = None,
+                 callbacks: Sequence[Any] = ()) -> None:
         self.objective = objective
         self.config = config or TrainConfig()
         self.log_path = Path(log_path) if log_path else None
@@ -219,6 +220,12 @@ class Trainer:
             state_path = self.checkpoint_path.with_name(self.checkpoint_path.stem + '.state.pt')
         #: where the training state for ``fit(..., resume=True)`` is saved
         self.state_path = Path(state_path) if state_path else None
+        #: objects with any of ``on_epoch_end(trainer, epoch, record)`` (may add entries to the
+        #: epoch's record), ``on_fit_end(trainer)`` (before the final checkpoint is written),
+        #: ``checkpoint_extra()`` (plain values stored in the checkpoint under ``'extra'``) and
+        #: ``state_dict()``/``load_state_dict()`` (saved with the training state, so resumed
+        #: runs continue them)
+        self.callbacks = list(callbacks)
         self.provenance = provenance or {}
         self.run_config = run_config or {'train': asdict(self.config)}
         self.device = run_device(self.config.device)
@@ -338,6 +345,9 @@ class Trainer:
                         f'max_skipped_frac={cfg.max_skipped_frac}); no checkpoint written. '
                         'Use data it suits (e.g. larger molecules for context prediction, '
                         'graphs with edges for edge prediction) or another objective')
+                for cb in self.callbacks:
+                    if hasattr(cb, 'on_epoch_end'):
+                        cb.on_epoch_end(self, epoch, record)
                 self.history.append(record)
                 log.info('epoch %d: %s', epoch,
                          ', '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
@@ -360,6 +370,9 @@ class Trainer:
         if not any(record[unit] for record in self.history):
             raise ValueError('the run trained on nothing: every batch had fewer than two nodes '
                              '(batch norm needs two); no checkpoint written')
+        for cb in self.callbacks:
+            if hasattr(cb, 'on_fit_end'):
+                cb.on_fit_end(self)
         self.save()
         self._save_state(cfg.epochs + 1, None, finished=True)
         return self.history
@@ -416,6 +429,9 @@ class Trainer:
             loader.batch_sampler.skip_next(epoch_state['steps'] + epoch_state['skipped'])
         self._corruption.set_state(state['corruption'].to(self._corruption.get_state().device))
         _set_rng_state(state['rng'])
+        for cb, cb_state in zip(self.callbacks, state.get('callbacks', []), strict=False):
+            if hasattr(cb, 'load_state_dict') and cb_state is not None:
+                cb.load_state_dict(cb_state)
         log.info('resuming from %s: epoch %d, %s', self.state_path, epoch,
                  'its start' if epoch_state is None else
                  f"after {epoch_state['steps']} steps")
@@ -444,7 +460,9 @@ class Trainer:
                 'data_generator': (self._epoch_start_data if epoch_state is not None
                                    else self._data_generator.get_state()),
                 'corruption': self._corruption.get_state().cpu(),
-                'rng': _rng_state(), 'history': list(self.history)}
+                'rng': _rng_state(), 'history': list(self.history),
+                'callbacks': [cb.state_dict() if hasattr(cb, 'state_dict') else None
+                              for cb in self.callbacks]}
         atomic_write_bytes(self.state_path, lambda tmp: torch.save(state, tmp))
         self._last_state_save = time.monotonic()
 
@@ -494,9 +512,14 @@ class Trainer:
                 'rate, or set grad_clip')
         head_state = {k: v for k, v in self.objective.state_dict().items()
                       if not k.startswith('encoder.')}
+        extra: dict[str, Any] = {}
+        for cb in self.callbacks:
+            if hasattr(cb, 'checkpoint_extra'):
+                extra.update(cb.checkpoint_extra())
         save_checkpoint(self.checkpoint_path, self.objective.encoder,
                         objective=self.objective.config(), objective_state_dict=head_state,
-                        config=self.run_config, data=self.provenance, history=self.history)
+                        config=self.run_config, data=self.provenance, history=self.history,
+                        extra=extra or None)
         log.info('checkpoint written to %s', self.checkpoint_path)
 
 

@@ -16,7 +16,7 @@ class Interrupt(Exception):
     pass
 
 
-def _trainer(path, objective='attr_masking', init_seed=0, **cfg):
+def _trainer(path, objective='attr_masking', init_seed=0, callbacks=(), **cfg):
     torch.manual_seed(init_seed)  # a resumed run must not depend on its own initialisation
     enc = build_encoder('gin', num_layers=2, hidden_channels=16, dropout=0.2)
     obj = build_objective(objective, enc)
@@ -24,7 +24,7 @@ def _trainer(path, objective='attr_masking', init_seed=0, **cfg):
                    save_state_every=1, lr_schedule='cosine', warmup_epochs=1, log_every=2)
     options.update(cfg)
     return Trainer(obj, TrainConfig(**options), log_path=path / 'log.jsonl',
-                   checkpoint_path=path / 'ckpt.pt')
+                   checkpoint_path=path / 'ckpt.pt', callbacks=callbacks)
 
 
 def _interrupt_at(trainer, call):
@@ -123,3 +123,45 @@ def test_node_level_runs_resume_from_the_last_epoch_end(community_graph, tmp_pat
     resumed.fit(data, resume=True)
     for k, v in expected.items():
         assert torch.equal(resumed.objective.state_dict()[k], v), k
+
+
+class Recorder:
+    """A callback with state: counts epochs and remembers the lowest loss."""
+
+    def __init__(self):
+        self.epochs, self.best = 0, float('inf')
+
+    def on_epoch_end(self, trainer, epoch, record):
+        self.epochs += 1
+        self.best = min(self.best, record['loss'])
+        record['best_so_far'] = self.best
+
+    def on_fit_end(self, trainer):
+        self.ended = True
+
+    def checkpoint_extra(self):
+        return {'best_loss': self.best}
+
+    def state_dict(self):
+        return {'epochs': self.epochs, 'best': self.best}
+
+    def load_state_dict(self, state):
+        self.epochs, self.best = state['epochs'], state['best']
+
+
+def test_callbacks_see_every_epoch_and_resume_with_the_run(mol_store, tmp_path):
+    full_cb = Recorder()
+    full = _trainer(tmp_path / 'full', callbacks=[full_cb])
+    history = full.fit(mol_store)
+    assert full_cb.epochs == 3 and full_cb.ended
+    assert [r['best_so_far'] for r in history] == [min(r['loss'] for r in history[:i + 1])
+                                                   for i in range(3)]
+    ckpt = torch.load(tmp_path / 'full' / 'ckpt.pt', weights_only=True)
+    assert ckpt['extra'] == {'best_loss': full_cb.best}
+    first = _trainer(tmp_path / 'run', callbacks=[Recorder()])
+    _interrupt_at(first, 6)  # in epoch 2
+    with pytest.raises(Interrupt):
+        first.fit(mol_store)
+    cb = Recorder()
+    _trainer(tmp_path / 'run', callbacks=[cb]).fit(mol_store, resume=True)
+    assert (cb.epochs, cb.best) == (3, full_cb.best)
