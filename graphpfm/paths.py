@@ -1,8 +1,11 @@
 """Where data are read from and where caches are written."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from pathlib import Path
+from typing import Iterator
 
 DATA_ENV = 'GRAPHPFM_DATA'
 CACHE_ENV = 'GRAPHPFM_CACHE'
@@ -81,3 +84,64 @@ def atomic_write_bytes(path: str | os.PathLike, writer) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+#: files that mark a folder as a graphpfm run (only such a folder is ever replaced)
+RUN_MARKERS = ('config.yaml', 'checkpoint.pt')
+
+
+@contextlib.contextmanager
+def staged_directory(out: str | os.PathLike, *, overwrite: bool = False,
+                     resume: bool = False) -> Iterator[Path]:
+    r"""A run's output folder, written safely: the run works in a staging folder beside
+    ``out`` (``.<name>.partial``) that replaces ``out`` only when the run finishes, so a
+    failing run never damages a finished one.
+
+    A finished run in ``out`` (a folder holding one of :data:`RUN_MARKERS`) is replaced only
+    with ``overwrite`` (and only once the new run finishes); a non-empty folder that holds no
+    run is never replaced. An unfinished run left in the staging folder is continued
+    with ``resume`` (the caller resumes from what it holds), discarded with ``overwrite``,
+    else refused. The staging folder is checked for writability before the run starts.
+    Raises :class:`~graphpfm.errors.ConfigError` (or
+    :class:`~graphpfm.errors.ResumeError`) saying what to do.
+    """
+    from .errors import ConfigError, ResumeError
+    out = Path(out)
+    staging = out.with_name(f'.{out.name}.partial')
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f'output folder {out} is a file; choose a folder')
+    finished = out.is_dir() and any(out.iterdir())
+    if finished and not any((out / marker).exists() for marker in RUN_MARKERS):
+        raise ConfigError(f'output folder {out} holds files but no graphpfm run (no '
+                          f"{' or '.join(RUN_MARKERS)}); choose a new or empty folder")
+    if resume and not staging.is_dir() and finished:
+        raise ResumeError(f'the run in {out} finished; nothing to resume. Use another output '
+                          'folder, or --overwrite to train again')
+    if not resume:
+        if finished and not overwrite:
+            raise ConfigError(f'{out} already holds a finished run; --overwrite replaces it (the '
+                              'old run stays until the new one finishes), or choose another '
+                              'output folder')
+        if staging.exists():
+            if not overwrite:
+                raise ConfigError(f'an unfinished run is in {staging}: --resume continues it, '
+                                  '--overwrite starts again')
+            shutil.rmtree(staging)
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        probe = staging / f'.write-test.{os.getpid()}'
+        probe.write_bytes(b'')
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f'cannot write the run to {out.parent} ({err.strerror or err}); choose '
+                          'a writable output folder') from None
+    yield staging
+    if finished:
+        old = out.with_name(f'.{out.name}.old.{os.getpid()}')
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if out.is_dir():  # an empty folder
+            out.rmdir()
+        staging.rename(out)

@@ -74,6 +74,8 @@ class RunOptions:
         seed (int): random seed.
         progress (bool): show progress bars.
         verbose (bool): debug logging, and tracebacks of errors.
+        overwrite (bool): replace a finished run in ``out`` (it stays until the new run
+            finishes), or discard an unfinished one.
     """
 
     out: str = 'runs'
@@ -82,6 +84,7 @@ class RunOptions:
     seed: int = 0
     progress: bool = True
     verbose: bool = False
+    overwrite: bool = False
 
 
 def run_group(names: Sequence[str], **defaults: Any) -> Group:

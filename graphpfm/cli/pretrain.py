@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -39,6 +40,8 @@ class PretrainOptions:
             InChIKey) that are in the ``exclude_splits`` of these OGB datasets, e.g.
             ``ogbg-molbbbp,ogbg-moltox21``.
         exclude_splits (list of str): the downstream splits that ``exclude`` protects.
+        resume (bool): continue the unfinished run of ``--out`` from its saved training state
+            (bit-identical to an uninterrupted run); without one, start it.
     """
 
     objective: str = 'attr_masking'
@@ -46,6 +49,7 @@ class PretrainOptions:
     init: str | None = None
     exclude: Sequence[str] | None = None
     exclude_splits: Sequence[str] = ('valid', 'test')
+    resume: bool = False
 
 
 #: encoder options that fix the architecture (an ``--init`` checkpoint's, when given)
@@ -86,7 +90,7 @@ def groups(objective: str | None) -> list[Group]:
             Group("encoder (default: the --init checkpoint's architecture, if given)",
                   dataclass_options(EncoderOptions), fill=False),
             Group('training', dataclass_options(TrainConfig)),
-            run_group(('out', 'config', 'verbose'), out='runs/pretrain')]
+            run_group(('out', 'overwrite', 'config', 'verbose'), out='runs/pretrain')]
 
 
 def objective_kwargs(args: argparse.Namespace, objective: str) -> dict[str, Any]:
@@ -171,13 +175,34 @@ def _num_steps(bundle: Any, cfg: Any) -> int:
 
 def pretrain(args: argparse.Namespace) -> Path:
     """Pretrain an encoder; returns the checkpoint path."""
+    from ..paths import staged_directory
+
+    out = Path(args.out)
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1:  # torchrun: every rank writes to --out
+        out.mkdir(parents=True, exist_ok=True)
+        last, trainer, what, node_level = _pretrain(args, out)
+    else:
+        with staged_directory(out, overwrite=args.overwrite, resume=args.resume) as staging:
+            last, trainer, what, node_level = _pretrain(args, staging)
+    if trainer.rank != 0:  # under torchrun, rank 0 reports (and alone wrote the files)
+        return out / 'checkpoint.pt'
+    unit = 'nodes' if node_level else 'graphs'
+    batching = '' if not node_level else (
+        ', full batch' if trainer.node_batch_size == 0 else
+        f', mini-batches of {trainer.node_batch_size} seed nodes')
+    print(f"pretrained {args.objective} on {args.dataset} ({what}{batching}): "
+          f"final loss {last['loss']:.4f}, {last[f'{unit}_per_s']:.0f} {unit}/s")
+    print(f'checkpoint: {out / "checkpoint.pt"}\nlog: {out / "train_log.jsonl"}')
+    return out / 'checkpoint.pt'
+
+
+def _pretrain(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], Any, str, bool]:
     from ..config import namespace_to_dict, write_yaml
     from ..objectives import build_objective, data_kwargs, required_targets
     from ..train import TrainConfig, Trainer, load_encoder
     from ..utils import seed_everything
     from .options import config_from
 
-    out = Path(args.out)
     chain = _architecture(args)
     kwargs = objective_kwargs(args, args.objective)
     cfg = config_from(TrainConfig, args)
@@ -201,7 +226,6 @@ def pretrain(args: argparse.Namespace) -> Path:
     kwargs = data_kwargs(args.objective, kwargs, bundle, _num_steps(bundle, cfg))
     objective = build_objective(args.objective, encoder, **kwargs)
     objective.chain = chain
-    out.mkdir(parents=True, exist_ok=True)
     run_config = namespace_to_dict(args)
     write_yaml(out / 'config.yaml', run_config)
     node_level = bundle.level == 'node'
@@ -220,17 +244,8 @@ def pretrain(args: argparse.Namespace) -> Path:
             else f"{size['num_graphs']} graphs")
     log.info('pretraining %s with %s on %s (%s), %d epochs', args.encoder, args.objective,
              bundle.name, what, args.epochs)
-    last = trainer.fit(bundle.dataset)[-1]
-    if trainer.rank != 0:  # under torchrun, rank 0 reports (and alone wrote the files)
-        return out / 'checkpoint.pt'
-    unit = 'nodes' if node_level else 'graphs'
-    batching = '' if not node_level else (
-        ', full batch' if trainer.node_batch_size == 0 else
-        f', mini-batches of {trainer.node_batch_size} seed nodes')
-    print(f"pretrained {args.objective} on {bundle.name} ({what}{batching}): "
-          f"final loss {last['loss']:.4f}, {last[f'{unit}_per_s']:.0f} {unit}/s")
-    print(f'checkpoint: {out / "checkpoint.pt"}\nlog: {out / "train_log.jsonl"}')
-    return out / 'checkpoint.pt'
+    last = trainer.fit(bundle.dataset, resume=args.resume)[-1]
+    return last, trainer, what, node_level
 
 
 PRETRAIN = Command('pretrain', 'pretrain an encoder with a self-supervised objective', pretrain,

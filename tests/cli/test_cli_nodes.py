@@ -109,7 +109,7 @@ def test_width_mismatches_are_clean_errors(cora_ckpt, tmp_path, data_root):
              '--out', str(tmp_path / 'p'), *TINY])
     with pytest.raises(SystemExit, match='does not apply'):
         run(['pretrain', '--dataset', 'Cora', '--root', str(data_root), '--encoder', 'gcn',
-             '--exclude', 'ogbg-molbbbp', '--out', str(tmp_path), *TINY])
+             '--exclude', 'ogbg-molbbbp', '--out', str(tmp_path / 'x'), *TINY])
     # the molecule checkpoint is probed on molecules, through mean-pooled graph embeddings
     payload = run(['probe', '--checkpoint', str(mol), '--dataset', 'ogbg-molbace', '--root',
                    str(data_root), '--seeds', '1', '--cs', '1', '--out', str(tmp_path / 'g'),
