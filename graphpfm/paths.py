@@ -135,7 +135,12 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False,
     except OSError as err:
         raise ConfigError(f'cannot write the run to {out.parent} ({err.strerror or err}); choose '
                           'a writable output folder') from None
-    yield staging
+    try:
+        yield staging
+    except BaseException:
+        if staging.is_dir() and not any(staging.iterdir()):  # failed before writing anything
+            staging.rmdir()
+        raise
     if finished:
         old = out.with_name(f'.{out.name}.old.{os.getpid()}')
         out.rename(old)

@@ -19,7 +19,8 @@ class EmbedOptions:
         checkpoint (str): a pretrained checkpoint file or shipped pretrained model.
         input (str): a ``.csv``/``.smi(.gz)`` file of SMILES or a dataset name (a node
             dataset such as Cora gives one row per node).
-        output (str): a ``.npy`` or ``.csv`` file.
+        output (str): a ``.npy`` (rows described in a ``.rows.csv`` beside it: index, input
+            line, validity, reason), ``.csv`` or ``.parquet`` file (those columns first).
         pool (str): graph readout: ``'mean'``, ``'sum'`` or ``'max'``.
         batch_size (int): graphs per batch.
     """
@@ -31,53 +32,113 @@ class EmbedOptions:
     batch_size: int = 256
 
 
+OUTPUT_SUFFIXES = ('.npy', '.csv', '.parquet')
+
+
 def embed(args: argparse.Namespace) -> Path:
-    """Write one embedding per input molecule (input order; invalid ones are NaN rows), or
-    per node of a node dataset."""
+    """Write one embedding per input record (input order; invalid ones are NaN rows), or
+    per node of a node dataset; beside a ``.npy``, a ``.rows.csv`` of each row's input line,
+    validity and reason."""
+    import logging
+
     import numpy as np
     import pandas as pd
 
+    from ..datasets.smiles import _invalid_reason, _text_problem, is_smiles_file, read_smiles_file
     from ..eval import embed_graphs, embed_nodes
     from ..tasks import resolve_node_batching
     from ..train import load_encoder
     from ..utils import resolve_device
 
     output = Path(args.output)
-    if output.suffix not in ('.npy', '.csv'):
-        raise ConfigError(f"--output must end in .npy or .csv, got '{output.name}'")
+    if output.is_dir():
+        raise ConfigError(f'--output {output} is a folder; name a file ending in '
+                          f"{', '.join(OUTPUT_SUFFIXES)}")
+    if output.suffix not in OUTPUT_SUFFIXES:
+        raise ConfigError(f"--output must end in {', '.join(OUTPUT_SUFFIXES)}, got "
+                          f"'{output.name}'")
+    if output.suffix == '.parquet':
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ConfigError('--output .parquet needs pyarrow (pip install pyarrow); or write '
+                              '.npy or .csv') from None
+    _check_writable(output)
     device = resolve_device(args.device)
     encoder = load_encoder(args.checkpoint, map_location=device)
     bundle = load(args, args.input)
     check_width(args.checkpoint, bundle)
+    lines = reasons = None
     if bundle.level == 'node':
         full = embed_nodes(encoder, bundle.dataset, device, resolve_node_batching(
             bundle.dataset, None), progress=args.progress).numpy()
         valid, what = np.ones(len(full), dtype=bool), f'nodes of {bundle.name}'
     else:
-        emb = embed_graphs(encoder, bundle.dataset, device, args.batch_size, args.pool)[0]
         store = bundle.dataset
         source = getattr(store, 'source_index', None)
         source = np.arange(len(store)) if source is None else np.asarray(source)
         count = int(getattr(store, 'meta', {}).get('count', len(store)))
-        full = np.full((count, emb.shape[1]), np.nan, dtype=np.float32)
-        full[source] = emb.numpy()
+        width = int(encoder.out_channels)
+        full = np.full((count, width), np.nan, dtype=np.float32)
+        if len(store):
+            full[source] = embed_graphs(encoder, store, device, args.batch_size,
+                                        args.pool)[0].numpy()
+        else:
+            logging.getLogger('graphpfm').warning('no valid molecule in %s: every row is NaN',
+                                                  args.input)
         valid = np.isin(np.arange(count), source)
         what = f'molecules ({args.pool} pooling)'
+        reasons = [''] * count
+        known = dict(getattr(store, 'invalid', []) or [])
+        smiles = None
+        if is_smiles_file(args.input):
+            smiles, numbers = read_smiles_file(args.input, args.limit)
+            lines = numbers.tolist() if len(numbers) == count else None
+        for i in np.flatnonzero(~valid).tolist():
+            reasons[i] = known.get(i) or (
+                (_text_problem(smiles[i], len(smiles[i]) if isinstance(smiles[i], str) else 0)
+                 or _invalid_reason(smiles[i])) if smiles is not None and i < len(smiles)
+                else 'invalid')
     output.parent.mkdir(parents=True, exist_ok=True)
+    index = 'node' if bundle.level == 'node' else 'index'
+    rows = pd.DataFrame({index: np.arange(len(full))})
+    if lines is not None:
+        rows['line'] = lines
+    if bundle.level != 'node':
+        rows['valid'] = valid
+        rows['reason'] = reasons
     if output.suffix == '.npy':
         np.save(output, full)
+        rows.to_csv(output.with_suffix('.rows.csv'), index=False)
     else:
-        df = pd.DataFrame(full, columns=[f'e{i}' for i in range(full.shape[1])])
-        if bundle.level != 'node':
-            df.insert(0, 'valid', valid)
-        df.insert(0, 'node' if bundle.level == 'node' else 'index', np.arange(len(full)))
-        df.to_csv(output, index=False)
-    print(f'{len(full)} {what} -> {output} ({full.shape[1]} dims)')
+        table = pd.concat([rows, pd.DataFrame(full, columns=[f'e{i}' for i in
+                                                             range(full.shape[1])])], axis=1)
+        if output.suffix == '.csv':
+            table.to_csv(output, index=False)
+        else:
+            table.to_parquet(output, index=False)
+    print(f'{len(full)} {what} -> {output} ({full.shape[1]} dims)'
+          + (f"; rows: {output.with_suffix('.rows.csv')}" if output.suffix == '.npy' else ''))
     invalid = np.flatnonzero(~valid).tolist()
     if invalid:
-        shown = ', '.join(map(str, invalid[:20])) + (' ...' if len(invalid) > 20 else '')
-        print(f'{len(invalid)} invalid molecule(s) left as NaN rows, at input positions: {shown}')
+        where = [f'line {lines[i]}' if lines is not None else f'record {i}' for i in invalid]
+        shown = '; '.join(f'{w}: {reasons[i]}' for w, i in zip(where[:10], invalid[:10]))
+        print(f'{len(invalid)} invalid record(s) left as NaN rows ({shown}'
+              + (' ...' if len(invalid) > 10 else '') + ')')
     return output
+
+
+def _check_writable(output: Path) -> None:
+    """Fail before any work when ``output`` cannot be written."""
+    import os
+    folder = output.parent if str(output.parent) else Path('.')
+    probe = folder / f'.{output.name}.write-test.{os.getpid()}'
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b'')
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f'cannot write --output {output} ({err.strerror or err})') from None
 
 
 @dataclass

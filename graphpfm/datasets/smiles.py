@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -32,6 +32,11 @@ FEATURIZER = 'ogb.smiles2graph'
 #: Bump when the featurisation output changes, to invalidate old caches.
 FEATURIZER_VERSION = 1
 MAX_INVALID_EXAMPLES = 20
+#: SMILES longer than this are invalid records (featurisation time grows faster than linearly
+#: with size: a 50,000-atom string would stall a worker for many seconds)
+MAX_SMILES_LENGTH = 2000
+#: molecules with more heavy atoms than this are invalid records
+MAX_ATOMS = 1000
 SMILES_SUFFIXES = ('.csv', '.csv.gz', '.smi', '.smi.gz')
 SPLITS = ('scaffold', 'random')
 EVAL_METRICS = {'binary classification': 'rocauc', 'regression': 'rmse',
@@ -52,12 +57,31 @@ def _feature_widths() -> tuple[int, int]:
     return len(get_atom_feature_dims()), len(get_bond_feature_dims())
 
 
+def _text_problem(smiles: Any, max_length: int = MAX_SMILES_LENGTH) -> str | None:
+    """Why ``smiles`` cannot be a SMILES string before RDKit sees it, or :obj:`None`."""
+    if not isinstance(smiles, str):
+        return f'not a string ({type(smiles).__name__})'
+    if not smiles.strip():
+        return 'empty record'
+    if any('\ud800' <= c <= '\udfff' for c in smiles):
+        return 'not valid UTF-8 text (undecodable bytes or a lone surrogate)'
+    if any(c.isspace() for c in smiles):
+        return 'whitespace inside the SMILES'
+    if len(smiles) > max_length:
+        return f'SMILES of {len(smiles)} characters, more than the limit of {max_length}'
+    return None
+
+
 def _invalid_reason(smiles: Any) -> str:
     """Why RDKit rejects ``smiles`` (only called for failures, so it may be slow)."""
     from rdkit import Chem
-    if not isinstance(smiles, str):
-        return f'not a string ({type(smiles).__name__})'
-    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    problem = _text_problem(smiles, max_length=len(smiles) if isinstance(smiles, str) else 0)
+    if problem is not None:
+        return problem
+    try:
+        mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    except Exception as err:  # text RDKit cannot take at all
+        return f'RDKit cannot read it ({type(err).__name__})'
     if mol is None:
         return 'SMILES syntax error'
     if mol.GetNumAtoms() == 0:
@@ -198,7 +222,8 @@ def map_in_parts(fn: Callable[[list[Any]], Any], items: Sequence[Any], *,
     return starts, results
 
 
-def _featurize_chunk(smiles: Sequence[Any]) -> dict[str, Any]:
+def _featurize_chunk(smiles: Sequence[Any], max_length: int = MAX_SMILES_LENGTH,
+                     max_atoms: int = MAX_ATOMS) -> dict[str, Any]:
     """Featurise a chunk with :func:`ogb.utils.smiles2graph` (runs in worker processes).
 
     Returns concatenated numpy arrays for the valid molecules and ``(position, reason)`` pairs
@@ -211,10 +236,17 @@ def _featurize_chunk(smiles: Sequence[Any]) -> dict[str, Any]:
     n_atom, n_bond = _feature_widths()
     xs, eis, eas, nn, ne, kept, invalid = [], [], [], [], [], [], []
     for i, s in enumerate(smiles):
+        problem = _text_problem(s, max_length)
+        if problem is not None:
+            invalid.append((i, problem))
+            continue
         try:
-            g = smiles2graph(s) if isinstance(s, str) else None
+            g = smiles2graph(s)
         except Exception:  # RDKit returned None (smiles2graph then fails on it)
             g = None
+        if g is not None and g['num_nodes'] > max_atoms:
+            invalid.append((i, f"{g['num_nodes']} atoms, more than the limit of {max_atoms}"))
+            continue
         if g is None or g['num_nodes'] == 0:
             invalid.append((i, _invalid_reason(s)))
             continue
@@ -246,7 +278,8 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
                      chunk_size: int | None = None, source: str = 'list',
                      line_numbers: Sequence[int] | None = None,
                      parts_dir: str | os.PathLike | None = None,
-                     part_size: int = PART_SIZE) -> GraphStore:
+                     part_size: int = PART_SIZE, max_smiles_length: int = MAX_SMILES_LENGTH,
+                     max_atoms: int = MAX_ATOMS) -> GraphStore:
     r"""Featurise SMILES exactly as :func:`ogb.utils.smiles2graph` into a
     :class:`~graphpfm.data.GraphStore`, in parallel over chunks.
 
@@ -273,7 +306,16 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
             present and featurises only the missing ones. The caller removes the folder once
             the result is stored. (default: :obj:`None`)
         part_size (int): molecules per saved part. (default: :data:`PART_SIZE`)
+        max_smiles_length (int): longer SMILES are invalid records (without this bound one
+            huge string can stall a worker). (default: :data:`MAX_SMILES_LENGTH`)
+        max_atoms (int): molecules with more heavy atoms are invalid records.
+            (default: :data:`MAX_ATOMS`)
+
+    Every input gets a verdict: a record that is not a string, empty, not valid text, holds
+    whitespace, exceeds a limit or that RDKit rejects is invalid, with its reason
+    (``store.invalid``: ``(position, reason)`` pairs; the first 20 also in ``meta``).
     """
+    import functools
     smiles = list(smiles)
     n = len(smiles)
     y = None
@@ -285,7 +327,8 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
             raise ValueError(f'labels must have shape [{n}] or [{n}, num_tasks], got '
                              f'{tuple(y.shape)}')
     starts, results = map_in_parts(
-        _featurize_chunk, smiles, merge=lambda done, cs: _compact_part(_merge_chunks(done, cs)),
+        functools.partial(_featurize_chunk, max_length=max_smiles_length, max_atoms=max_atoms),
+        smiles, merge=lambda done, cs: _compact_part(_merge_chunks(done, cs)),
         num_workers=num_workers, chunk_size=chunk_size, parts_dir=parts_dir,
         part_size=part_size, save=_save_graph_part, load=_load_graph_part, progress=progress,
         desc='featurising SMILES')
@@ -321,6 +364,7 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
                        torch.cat([zero, num_edges.cumsum(0)]), compact(edge_attr),
                        None if y is None else y[kept], meta)
     store.source_index = kept
+    store.invalid = invalid
     return store
 
 
@@ -339,48 +383,75 @@ def is_smiles_file(name: str | os.PathLike) -> bool:
     return str(name).lower().endswith(SMILES_SUFFIXES)
 
 
+def _text_lines(path: Path, suffix: str) -> Iterator[str]:
+    """The file's lines as text, line endings removed; bytes that are not UTF-8 become lone
+    surrogates (such a record is reported invalid, never fatal)."""
+    opener = gzip.open if suffix.endswith('.gz') else open
+    try:
+        with opener(path, 'rb') as f:
+            for i, raw in enumerate(f):
+                line = raw.decode('utf-8', errors='surrogateescape').rstrip('\r\n')
+                yield line.lstrip('\ufeff') if i == 0 else line
+    except (OSError, EOFError) as err:  # e.g. a .gz that is not gzip, or is cut short
+        from ..errors import DataError
+        raise DataError(f'cannot read {path}: {err}') from None
+
+
 def read_smiles_file(path: str | os.PathLike, limit: int | None = None
                      ) -> tuple[list[str], np.ndarray]:
-    r"""Read SMILES and their 1-based line numbers from a ``.csv`` or ``.smi`` file
-    (optionally ``.gz``).
+    r"""Read the records of a ``.csv`` or ``.smi`` file (optionally ``.gz``): one SMILES per
+    record, in file order, and each record's 1-based line number.
 
-    ``.csv``: the column named ``smiles`` (any case). ``.smi``: the first whitespace-separated
-    token of every non-empty line (lines starting with ``#`` are comments; a first token
-    ``smiles`` is a header). Only the first ``limit`` records are read.
+    Every record yields exactly one entry, valid or not, so outputs line up with inputs:
+
+    * ``.csv``: the first line is the header, which must have a column named ``smiles`` (any
+      case); every later line is a record (a blank line is an empty record; a record
+      without that column's field gives an empty SMILES; quoted fields follow the CSV rules).
+    * ``.smi``: one record per line, ``SMILES`` optionally followed by a space or tab and a
+      name; lines starting with ``#`` are comments (not records); a first record ``smiles``
+      is a header; a blank line is an empty record.
+
+    Empty records, bytes that are not UTF-8 and whitespace inside a SMILES are kept as given
+    and found invalid by the featurisation, with their reason. Only the first ``limit``
+    records are read.
     """
-    import pandas as pd
+    import csv
 
     path = Path(path)
     suffix = _suffix(path)
     if limit is not None and limit < 1:
         raise ValueError(f'limit must be a positive number of molecules, got {limit}')
+    smiles: list[str] = []
+    lines: list[int] = []
     if suffix.startswith('.csv'):
-        columns = list(pd.read_csv(path, nrows=0).columns)
-        matches = [c for c in columns if str(c).strip().lower() == 'smiles']
-        if not matches:
+        rows = csv.reader(_text_lines(path, suffix))  # rows.line_num: lines read so far
+        header = next(rows, None)
+        columns = [str(c).strip().lower() for c in (header or [])]
+        if 'smiles' not in columns:
             raise ValueError(f"{path} has no 'smiles' column; columns: "
-                             f"{', '.join(map(str, columns))}")
-        col = matches[0]
-        df = pd.read_csv(path, usecols=[col], nrows=limit, dtype={col: str},
-                         keep_default_na=False)
-        smiles = df[col].tolist()
-        return smiles, np.arange(len(smiles), dtype=np.int64) + 2
-    opener = gzip.open if suffix.endswith('.gz') else open
-    smiles, lines = [], []
-    header_checked = False
-    with opener(path, 'rt') as f:
-        for lineno, line in enumerate(f, start=1):
-            tokens = line.split(None, 1)
-            if not tokens or tokens[0].startswith('#'):
-                continue
-            if not header_checked:
-                header_checked = True
-                if tokens[0].lower() == 'smiles':
-                    continue
-            smiles.append(tokens[0])
-            lines.append(lineno)
+                             f"{', '.join(header or []) or 'none (empty file)'}")
+        col = columns.index('smiles')
+        for row in rows:
+            smiles.append(row[col] if col < len(row) else '')
+            lines.append(rows.line_num)
             if limit is not None and len(smiles) >= limit:
                 break
+        return smiles, np.asarray(lines, dtype=np.int64)
+    header_checked = False
+    for lineno, line in enumerate(_text_lines(path, suffix), start=1):
+        if line.startswith('#'):
+            continue
+        token = line.lstrip(' \t')
+        for sep in (' ', '\t'):
+            token = token.split(sep, 1)[0]
+        if not header_checked:
+            header_checked = True
+            if token.lower() == 'smiles':
+                continue
+        smiles.append(token)
+        lines.append(lineno)
+        if limit is not None and len(smiles) >= limit:
+            break
     return smiles, np.asarray(lines, dtype=np.int64)
 
 
@@ -475,6 +546,23 @@ def bundle_from_store(store: GraphStore, smiles: Sequence[str], name: str, *,
                          eval_metric=EVAL_METRICS[task_type], meta=meta)
 
 
+def _check_labels(y: np.ndarray, task_type: str | None) -> None:
+    """Labels must be finite or NaN (missing); binary labels 0 or 1; multiclass labels
+    non-negative integers."""
+    from ..errors import DataError
+    observed = y[~np.isnan(y)]
+    if np.isinf(observed).any():
+        raise DataError('labels must be finite numbers (NaN marks a missing label); found '
+                        f'{int(np.isinf(observed).sum())} infinite value(s)')
+    if task_type == 'binary classification' and not np.isin(observed, (0.0, 1.0)).all():
+        bad = sorted(set(observed[~np.isin(observed, (0.0, 1.0))].tolist()))[:5]
+        raise DataError(f'binary classification labels must be 0 or 1 (NaN: missing); found '
+                        f'{bad}')
+    if task_type == 'multiclass classification' and (
+            (observed < 0).any() or (observed != np.round(observed)).any()):
+        raise DataError('multiclass labels must be class indices 0, 1, 2, ... (NaN: missing)')
+
+
 def from_smiles(smiles: Sequence[str], labels: Any = None, name: str = 'custom', *,
                 split: str = 'scaffold', frac: Sequence[float] = (0.8, 0.1, 0.1),
                 seed: int = 0, task_type: str | None = None, num_workers: int | None = 0,
@@ -501,9 +589,15 @@ def from_smiles(smiles: Sequence[str], labels: Any = None, name: str = 'custom',
         num_workers (int, optional): as in :func:`featurize_smiles`. (default: :obj:`0`)
         progress (bool, optional): show a progress bar. (default: :obj:`False`)
     """
+    from ..errors import DataError
     if split not in SPLITS:
         raise ValueError(f"unknown split '{split}'; valid options: {', '.join(SPLITS)}")
+    if isinstance(smiles, (str, bytes)):
+        raise DataError(f'smiles must be a list of SMILES strings, got one string '
+                        f'{smiles[:40]!r}; write from_smiles([{smiles[:40]!r}]) for one molecule')
     smiles = list(smiles)
+    if labels is not None:
+        _check_labels(np.asarray(labels, dtype=np.float64), task_type)
     store = featurize_smiles(smiles, labels, num_workers=num_workers, progress=progress)
     kept = [smiles[i] for i in store.source_index.tolist()]
     return bundle_from_store(store, kept, name, split=split, frac=frac, seed=seed,
