@@ -9,6 +9,7 @@ from torch import Tensor
 from torch_geometric.nn import GAT, GCN, GraphSAGE
 from torch_geometric.nn.resolver import activation_resolver, normalization_resolver
 
+from ..sparse_input import SparseInputLinear, resolve_max_density
 from .base import ENCODERS, Encoder
 from .ogb_features import AtomEncoder, BondEncoder
 
@@ -25,12 +26,15 @@ class _BasicGNNEncoder(Encoder):
 
     pyg_model: type = GCN
     supports_edge_attr = False
+    #: whether the first layer maps the raw input with a linear layer (so that a sparse input
+    #: can be multiplied sparsely, see :attr:`sparse_input`)
+    sparse_first_layer = True
 
     def __init__(self, num_layers: int = 5, hidden_channels: int = 300, dropout: float = 0.0,
                  jk: str = 'last', norm: str | None = 'batch_norm',
                  in_channels: int | None = None, residual: bool = False,
                  act_last: bool = False, input_dropout: float = 0.0,
-                 **model_kwargs: Any) -> None:
+                 sparse_input: bool | float = False, **model_kwargs: Any) -> None:
         extra: dict[str, Any] = {'residual': True} if residual else {}
         if act_last:
             extra['act_last'] = True
@@ -64,7 +68,8 @@ class _BasicGNNEncoder(Encoder):
             # PyG's BasicGNN leaves its last layer linear unless a JK mode is set, which then
             # adds a Linear; the node-level methods (DGI, GRACE, BGRL, GraphMAE) all
             # normalise and activate the last layer too: its own norm and activation here
-            self.last_norm = normalization_resolver(norm, self.out_channels) \
+            self.last_norm = normalization_resolver(
+                norm, self.out_channels, **(model_kwargs.get('norm_kwargs') or {})) \
                 if norm is not None else torch.nn.Identity()
             self.last_act = activation_resolver(model_kwargs.get('act', 'relu'),
                                                 **(model_kwargs.get('act_kwargs') or {}))
@@ -75,12 +80,41 @@ class _BasicGNNEncoder(Encoder):
             for i, conv in enumerate(self.gnn.convs):
                 if i > 0 or (in_channels or hidden_channels) == hidden_channels:
                     conv.register_forward_hook(_add_layer_input)
+        first = getattr(self.gnn.convs[0], 'lin', None)
+        if in_channels is not None and self.sparse_first_layer and first is not None:
+            SparseInputLinear.convert(first)  # in place: same parameters, no random draws
+        self.sparse_input = sparse_input
+
+    def _first_linear(self) -> SparseInputLinear | None:
+        first = getattr(self.gnn.convs[0], 'lin', None)
+        return first if isinstance(first, SparseInputLinear) else None
+
+    @property
+    def sparse_input(self) -> float:
+        r"""The largest share of non-zero input features at which the first layer multiplies
+        its input as a sparse matrix (:class:`~graphpfm.nn.sparse_input.SparseInputLinear`);
+        :obj:`0`: never (a :mod:`torch.sparse` input always is). Set it with ``True``
+        (:data:`~graphpfm.nn.sparse_input.DEFAULT_MAX_DENSITY`), ``False`` or a share. An
+        execution choice, like the device: outputs equal the dense path's up to float
+        rounding, and checkpoints do not record it."""
+        first = self._first_linear()
+        return 0.0 if first is None else first.max_density
+
+    @sparse_input.setter
+    def sparse_input(self, value: bool | float) -> None:
+        density, first = resolve_max_density(value), self._first_linear()
+        if density and first is None:
+            raise ValueError(f'sparse_input needs float inputs and a first layer that starts '
+                             f'with a linear map (gcn, gat); {type(self).__name__} with '
+                             f"in_channels={self.kwargs.get('in_channels')} has none")
+        if first is not None:
+            first.max_density = density
 
     def forward(self, x: Tensor, edge_index: Tensor, *, edge_attr: Tensor | None = None,
                 batch: Tensor | None = None) -> Tensor:
         h = self.atom_encoder(x) if self.atom_encoder is not None else x.float()
         if self.input_dropout:  # on the first layer's input (GraphMAE's in_drop, GAT's)
-            h = torch.nn.functional.dropout(h, self.input_dropout, self.training)
+            h = _dropout(h, self.input_dropout, self.training)
         kwargs: dict[str, Any] = {}
         if self.bond_encoder is not None and edge_attr is not None:
             kwargs['edge_attr'] = self.bond_encoder(edge_attr)
@@ -89,6 +123,16 @@ class _BasicGNNEncoder(Encoder):
             out = (self.last_norm(self.last_act(out)) if self.gnn.act_first
                    else self.last_act(self.last_norm(out)))
         return out
+
+
+def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Dropout; on a :mod:`torch.sparse` input, on its non-zero values (the zeros stay zero
+    either way)."""
+    if x.layout == torch.strided or not training:
+        return torch.nn.functional.dropout(x, p, training)
+    x = x.to_sparse_coo().coalesce()
+    return torch.sparse_coo_tensor(x.indices(), torch.nn.functional.dropout(x.values(), p),
+                                   x.shape).coalesce()
 
 
 @ENCODERS.register('gcn')
@@ -114,6 +158,10 @@ class GCNEncoder(_BasicGNNEncoder):
         input_dropout (float): dropout on the encoder's input (the first layer's input;
             ``dropout`` acts between layers), as GAT and GraphMAE drop input features.
             Recorded in :attr:`kwargs` only when set. (default: :obj:`0.0`)
+        sparse_input (bool or float): float inputs: multiply the input of the first layer
+            as a sparse matrix when at most this share of it is non-zero (``True``: 5 %), as
+            bag-of-words features are; see :attr:`sparse_input`. Not recorded in
+            :attr:`kwargs`. (default: :obj:`False`)
     """
 
     pyg_model = GCN
