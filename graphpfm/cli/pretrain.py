@@ -42,6 +42,10 @@ class PretrainOptions:
         exclude_splits (list of str): the downstream splits that ``exclude`` protects.
         resume (bool): continue the unfinished run of ``--out`` from its saved training state
             (bit-identical to an uninterrupted run); without one, start it.
+        validate_every (int): labelled node datasets: every this many epochs (and after the
+            last), probe the encoder on the validation split (a linear probe fitted on the
+            training nodes; test labels never read) and keep the best epoch's encoder in
+            the checkpoint (ValidationProbe); 0: the last epoch's encoder.
     """
 
     objective: str = 'attr_masking'
@@ -50,6 +54,7 @@ class PretrainOptions:
     exclude: Sequence[str] | None = None
     exclude_splits: Sequence[str] = ('valid', 'test')
     resume: bool = False
+    validate_every: int = 0
 
 
 #: encoder options that fix the architecture (an ``--init`` checkpoint's, when given)
@@ -192,8 +197,27 @@ def pretrain(args: argparse.Namespace) -> Path:
         f', mini-batches of {trainer.node_batch_size} seed nodes')
     print(f"pretrained {args.objective} on {args.dataset} ({what}{batching}): "
           f"final loss {last['loss']:.4f}, {last[f'{unit}_per_s']:.0f} {unit}/s")
+    for cb in trainer.callbacks:
+        if hasattr(cb, 'best_epoch') and cb.best_epoch is not None:
+            print(f'selected on validation: epoch {cb.best_epoch} of {args.epochs} (valid '
+                  f'{cb.evaluator.metric} {cb.best_valid:.4f} by a linear probe); the checkpoint '
+                  'holds its encoder')
     print(f'checkpoint: {out / "checkpoint.pt"}\nlog: {out / "train_log.jsonl"}')
     return out / 'checkpoint.pt'
+
+
+def _selection(args: argparse.Namespace, bundle: Any) -> list[Any]:
+    """The validation-selection callback of ``--validate-every``, if given."""
+    if not args.validate_every:
+        return []
+    if args.validate_every < 0:
+        raise ConfigError(f'--validate-every must be >= 0, got {args.validate_every}')
+    if bundle.level != 'node' or not bundle.labelled or not bundle.split_idx:
+        raise ConfigError(f"--validate-every selects on a labelled node dataset's validation "
+                          f"split; '{bundle.name}' is a {bundle.level}-level dataset"
+                          f"{'' if bundle.labelled else ' without labels'}")
+    from ..eval import ValidationProbe
+    return [ValidationProbe(bundle, every=args.validate_every)]
 
 
 def _pretrain(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], Any, str, bool]:
@@ -239,7 +263,7 @@ def _pretrain(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], Any,
         provenance['leakage'] = bundle.meta['leakage']
     trainer = Trainer(objective, cfg, log_path=out / 'train_log.jsonl',
                       checkpoint_path=out / 'checkpoint.pt', provenance=provenance,
-                      run_config=run_config)
+                      run_config=run_config, callbacks=_selection(args, bundle))
     what = (f"{size['num_nodes']} nodes, {size['num_edges']} edges" if node_level
             else f"{size['num_graphs']} graphs")
     log.info('pretraining %s with %s on %s (%s), %d epochs', args.encoder, args.objective,

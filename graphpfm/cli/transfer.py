@@ -119,9 +119,33 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     chosen = '; '.join(f"{k}: {', '.join(f'{c:g}' for c in r.best_Cs)}"
                        for k, r in results.items())
     metric = next(iter(results.values())).metric
-    return _report(args, bundle, results, f'linear probe, test {metric} at the C chosen on '
-                   f'validation, mean ± std over seeds {list(config.seeds)} (chosen C per seed: '
-                   f'{chosen})')
+    payload = _report(args, bundle, results, f'linear probe, test {metric} at the C chosen on '
+                      f'validation, mean ± std over seeds {list(config.seeds)} (chosen C per '
+                      f'seed: {chosen})')
+    if 'pretrained' in results and 'random' in results:
+        payload['comparison'] = _compare_random(args, results)
+    return payload
+
+
+def _compare_random(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
+    """Print whether the pretrained encoder beat the random one by more than the spread over
+    seeds (:func:`~graphpfm.eval.compare_to_random`), a warning when it did not; the
+    comparison also goes into ``results.json``."""
+    from ..eval import compare_to_random
+    comparison = compare_to_random(results['pretrained'], results['random'])
+    rule = ('rule: pretrained minus random per seed, its mean with a 95% Student t interval '
+            'over the seeds; pretraining helped only if the interval lies above 0')
+    if comparison.helped:
+        print(f'{comparison.message()} ({rule})')
+    else:
+        log.warning('%s', comparison.message())
+        print(f'WARNING: {comparison.message()} A randomly initialised encoder does as well: '
+              f'check the pretraining configuration ({rule}).')
+    path = Path(args.out) / 'results.json'
+    payload = json.loads(path.read_text())
+    payload['comparison'] = comparison.to_dict()
+    path.write_text(json.dumps(payload, indent=1))
+    return payload['comparison']
 
 
 def _finetune_groups(objective: str | None) -> list[Group]:
