@@ -15,7 +15,11 @@ missing. Each record carries the hash of its arm's configuration (``arm_hash``: 
 features, architecture, method settings, epochs): changing one method's settings reruns that
 method only; records of other configurations stay in the file but out of the table.
 
-Configurations (the papers' Cora settings where they have one; differences stated):
+Configurations, per dataset: for ``graphmae``, ``grace``, ``bgrl`` and ``dgi`` the papers'
+own (the authors' configuration files, with sources, published figures and differences in
+``graphpfm/recipes/<method>.yaml``, chosen by :func:`graphpfm.recipes.node_recipe`, which logs
+which one and why); on a dataset without one, the method's documented default (smaller,
+shorter, meant for selection on validation). On Cora:
 
 * ``graphmae``: 2-layer GAT, 512 hidden (4 heads x 128), PReLU on every layer, input-feature
   dropout 0.2 on each layer's input, attention dropout 0.1, no norm, DGL's GAT initialisation
@@ -37,9 +41,18 @@ Configurations (the papers' Cora settings where they have one; differences state
   edges against uniformly sampled non-edges): GRACE's 2-layer GCN, Adam lr 1e-2, 200 epochs
   (the graph autoencoder's recipe). Neither paper has a Cora configuration or a linear-probe
   figure: both were chosen on validation accuracy with ``sweep`` on seed 0
-  (``benchmarks/results/node-probe-cora-sweep``).
-* ``random-gat`` / ``random-gcn1`` / ``random-gcn2`` / ``random-gcn2-bn``: the architectures
-  above, randomly initialised, probed identically: each method's baseline.
+  (``benchmarks/results/node-probe-cora-sweep``); on other datasets they get the recipes'
+  default for objectives without a recipe file.
+* ``random-<arch>``: the architectures above, randomly initialised, probed identically: each
+  method's baseline (architectures outside the Cora ones are named by shape, e.g.
+  ``gat2x512h2``).
+
+By default (``--select-every 10``) every pretraining run selects its epoch on validation
+(:class:`graphpfm.eval.ValidationProbe`: a logistic-regression probe fitted on the training
+nodes every 10 epochs and after the last, the best validation score kept, test labels never
+read), and the selected encoder is saved and probed; ``--select-every 0`` keeps the last
+epoch (the protocol of the committed Cora records). Pretraining multiplies bag-of-words
+inputs sparsely in the first layer (``--sparse-input``; equal up to float rounding).
 
 ``finetune`` fine-tunes, for each method and seed, the encoder ``run`` saved
 (``<out>/encoders/<arm>-seed<seed>.pt``), and for each ``random-<arch>`` arm a freshly
@@ -57,8 +70,11 @@ encoders: a ``torch.nn.Linear`` on the raw embeddings trained with full-batch Ad
 and after the last epoch (``<out>/torch_probe.jsonl``, recomputed whole). ``sweep`` compares
 variants of one method on validation accuracy.
 
-``report`` prints the probe and fine-tuning columns, then each method's paired difference to
-its random encoder with 95% Student's *t* intervals over seeds (:mod:`benchmarks.harness`).
+``report`` prints the probe and fine-tuning columns (the published column: the method's figure
+on the run's dataset, blank where none is known), then each method's paired difference to
+its random encoder with 95% Student's *t* intervals over seeds (:mod:`benchmarks.harness`),
+and a warning for every method whose probe does not beat its random encoder by more than the
+spread over seeds (the interval does not lie above 0: :func:`graphpfm.eval.compare_to_random`).
 Modules: :mod:`.config`, :mod:`.jobs`, :mod:`.report`, :mod:`.cli`.
 """
 from .cli import main

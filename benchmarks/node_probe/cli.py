@@ -19,6 +19,7 @@ from .config import (
     FINETUNE,
     METHODS,
     RANDOM,
+    SELECT_EVERY,
     TORCH_PROBE,
     apply_variant,
     arm_hash,
@@ -29,6 +30,7 @@ from .config import (
     parse_variant,
     protocol,
     run_hash,
+    torch_probe_recipe,
 )
 from .jobs import finetune_arm, run_arm, sweep_task, torch_probe
 from .report import report, sweep_report, torch_probe_table
@@ -56,7 +58,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: {out} holds a run on another dataset than "
                          f"{proto['dataset']}; use another --out")
     state.write_text(json.dumps(proto, indent=1))
-    arms = arms_for(methods)
+    arms = arms_for(methods, proto['configs'])
     current = {a: arm_hash(proto, a) for a in arms}
     # a method whose settings changed reruns; records of methods not named are left alone
     done = completed(read_records(path), ('arm', 'seed'), lambda r: current.get(r['arm']),
@@ -66,13 +68,21 @@ def run_benchmark(args: argparse.Namespace) -> int:
     first = [a for a in (args.first or '').split(',') if a]
     if set(first) - set(arms):
         raise SystemExit(f"error: --first {','.join(first)}: valid arms are {', '.join(arms)}")
+    configs, architectures = proto['configs'], proto['architectures']
+
+    def architecture(arm: str) -> dict[str, Any]:
+        return architectures[arm[len(RANDOM):] if arm.startswith(RANDOM) else
+                             configs[arm]['arch']]
     cost = {a: (first.index(a) - len(first) - 1e9 if a in first else 0)
-            + proto['epochs'].get(a, 0) * (4 if METHODS.get(a, {}).get('arch') == 'gat' else 1)
+            + proto['epochs'].get(a, 0) * (4 if architecture(a)['name'] == 'gat' else 1)
             for a in arms}
     h, commit, root = run_hash(proto), git_commit(), _root(args)
     tasks = [{'arm': a, 'seed': s, 'dataset': args.dataset, 'root': root,
               'device': args.device, 'hash': h, 'arm_hash': current[a], 'out': str(out),
-              'epochs': proto['epochs'].get(a, 0), 'git_commit': commit}
+              'epochs': proto['epochs'].get(a, 0), 'git_commit': commit,
+              'method': configs.get(a), 'architecture': architecture(a),
+              'selection': proto.get('selection') if a in configs else None,
+              'sparse_input': args.sparse_input}
              for a in sorted(arms, key=lambda a: cost[a])
              for s in proto['seeds'] if (a, s) not in done]
     log.info('%d (arm, seed) runs to do', len(tasks))
@@ -80,7 +90,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
               describe=lambda r: (
                   f"{r['arm']} seed {r['seed']}: test {r['metric']} "
                   f"{r['test_at_best_valid']:.4f} (C={r['best_C']:g}, pretraining "
-                  f"{r['pretrain_seconds']:.0f} s)"))
+                  f"{r['pretrain_seconds']:.0f} s"
+                  + (f", epoch {r['selection']['best_epoch']} selected on validation"
+                     if r.get('selection') else '') + ')'))
     sys.stdout.write(report(out) + '\n')
     return 0
 
@@ -149,13 +161,15 @@ def run_finetune(args: argparse.Namespace) -> int:
     path = out / 'finetune.jsonl'
     done = completed(read_records(path), ('arm', 'seed'), lambda r: h,
                      field='protocol_hash', path=path)
-    arms = arms_for(probe['methods'])
+    arms = arms_for(probe['methods'], probe['configs'])
     check_encoders(out, probe, [(a, s) for a in probe['methods'] for s in seeds
                                 if (a, s) not in done], 'fine-tune')
     commit, root = git_commit(), _root(args)
     tasks = [{'arm': a, 'seed': s, 'dataset': probe['dataset'], 'root': root,
               'device': args.device, 'hash': h, 'recipe': recipe, 'git_commit': commit,
-              'checkpoint': None if a.startswith(RANDOM) else str(encoder_path(out, a, s))}
+              'checkpoint': None if a.startswith(RANDOM) else str(encoder_path(out, a, s)),
+              'architecture': probe['architectures'][a[len(RANDOM):]]
+              if a.startswith(RANDOM) else None}
              for a in arms for s in seeds if (a, s) not in done]
     log.info('%d (arm, seed) fine-tunings to do', len(tasks))
     run_tasks(finetune_arm, tasks, jobs=args.jobs, threads=args.threads, root=root, out=path,
@@ -180,7 +194,10 @@ def run_torch_probe(args: argparse.Namespace) -> int:
     from graphpfm.eval import ProbeConfig, embed_nodes
     from graphpfm.eval import probe as probe_fn
 
-    out, probe, recipe, seeds = _a_run(args, TORCH_PROBE)
+    state = Path(args.out) / 'protocol.json'
+    defaults = (torch_probe_recipe(json.loads(state.read_text())['dataset'])
+                if state.is_file() else TORCH_PROBE)
+    out, probe, recipe, seeds = _a_run(args, defaults)
     check_encoders(out, probe, [(a, s) for a in probe['methods'] for s in seeds], 'probe')
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -191,7 +208,7 @@ def run_torch_probe(args: argparse.Namespace) -> int:
             for r in read_records(out / 'records.jsonl')
             if r.get('arm_hash') == arm_hash(probe, r['arm'])}
     records, commit = [], git_commit()
-    for arm in arms_for(probe['methods']):
+    for arm in arms_for(probe['methods'], probe['configs']):
         for seed in seeds:
             if arm.startswith(RANDOM):
                 arch = dict(probe['architectures'][arm[len(RANDOM):]])
@@ -215,7 +232,8 @@ def run_torch_probe(args: argparse.Namespace) -> int:
             records.append({'arm': arm, 'seed': seed, 'recipe': recipe,
                             'arm_hash': arm_hash(probe, arm), 'git_commit': commit, **res})
     write_jsonl(out / 'torch_probe.jsonl', records)
-    sys.stdout.write(torch_probe_table(records, ours, arms_for(probe['methods'])) + '\n')
+    sys.stdout.write(torch_probe_table(records, ours, arms_for(probe['methods'],
+                                                                probe['configs'])) + '\n')
     return 0
 
 
@@ -233,7 +251,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     root = _root(args)
     tasks = []
     for spec in args.variant or ['']:
-        config, arch = apply_variant(args.method, parse_variant(spec))
+        config, arch = apply_variant(args.method, parse_variant(spec), args.dataset)
         vh = protocol_hash({'dataset': args.dataset, 'features': FEATURES,
                             'method': args.method, 'config': config, 'architecture': arch})
         tasks += [{'arm': args.method, 'seed': s, 'dataset': args.dataset, 'root': root,
@@ -286,6 +304,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument('--seeds', type=int, default=10)
     r.add_argument('--epochs', type=int, default=None,
                    help='override every method\'s pretraining epochs (smoke tests)')
+    r.add_argument('--select-every', type=int, default=SELECT_EVERY,
+                   help='select each pretraining run\'s epoch on validation: a linear probe '
+                   'fitted on the training nodes every N epochs and after the last, the best '
+                   'validation score kept (test labels unread); 0: the last epoch '
+                   f'(default: {SELECT_EVERY})')
+    r.add_argument('--sparse-input', type=float, default=0.05,
+                   help='multiply the first layer\'s input as a sparse matrix when at most '
+                   'this share of it is non-zero (bag-of-words features); 0: never; equal to '
+                   'the dense path up to float rounding (default: 0.05)')
     _machine_args(r)
     r.add_argument('--first', default=None,
                    help='comma list of arms to run before the others (default: cheapest first)')

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from graphpfm.recipes import node_recipe, normalize_name
+
 from ..harness.records import protocol_hash
 
 ARCHITECTURES: dict[str, dict[str, Any]] = {
@@ -23,29 +25,25 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     'gcn1': dict(name='gcn', num_layers=1, hidden_channels=512, norm=None, act='prelu',
                  act_last=True),
 }
-METHODS: dict[str, dict[str, Any]] = {
-    'graphmae': dict(arch='gat', epochs=1500, lr=1e-3, weight_decay=2e-4,
-                     options=dict(mask_rate=0.5, replace_rate=0.05, gamma=3.0, decoder='gat',
-                                  decoder_dropout=0.2, decoder_attn_dropout=0.1,
-                                  decoder_init='dgl'),
-                     lr_schedule='cosine',
-                     published=84.2),
-    'grace': dict(arch='gcn2', epochs=200, lr=5e-4, weight_decay=1e-5,
-                  options=dict(temperature=0.4, pe1=0.2, pe2=0.4, pf1=0.3, pf2=0.4),
-                  published=81.9),
-    'bgrl': dict(arch='gcn2-bn', epochs=1000, lr=5e-4, weight_decay=1e-5,
-                 options=dict(momentum=0.99), lr_schedule='cosine', warmup_epochs=100,
-                 published=82.7),
-    'dgi': dict(arch='gcn1', epochs=300, lr=1e-3, weight_decay=0.0, options={},
-                published=82.3),
-    # the molecular objectives that make sense at node level; neither paper has a Cora
-    # configuration or a linear-probe figure: chosen on validation accuracy with `sweep` on
-    # seed 0; Hu et al.'s mask rate, GAE's recipe for edge_pred
+#: the methods whose configurations come from :func:`graphpfm.recipes.node_recipe`, per
+#: dataset: the published one where its recipe file has one, else the method's default
+RECIPE_METHODS = ('graphmae', 'grace', 'bgrl', 'dgi')
+#: the molecular objectives that make sense at node level; neither paper has a node-level
+#: configuration or a linear-probe figure: on Cora these were chosen on validation accuracy
+#: with `sweep` on seed 0 (Hu et al.'s mask rate, GAE's recipe for edge_pred); elsewhere the
+#: recipes' default for objectives without a recipe file
+OWN_CORA_CONFIGS: dict[str, dict[str, Any]] = {
     'attr_masking': dict(arch='gcn2-bn', epochs=200, lr=1e-3, weight_decay=0.0,
                          options=dict(mask_rate=0.15), published=None),
     'edge_pred': dict(arch='gcn2', epochs=200, lr=1e-2, weight_decay=0.0, options={},
                       published=None),
 }
+#: every method the benchmark runs
+METHOD_NAMES: tuple[str, ...] = (*RECIPE_METHODS, *OWN_CORA_CONFIGS)
+#: the training options a configuration may set besides epochs, lr and weight decay
+SCHEDULE_KEYS = ('lr_schedule', 'warmup_epochs')
+#: epochs between validation probes when selecting the pretraining epoch on validation
+SELECT_EVERY = 10
 #: node features are row-normalised (PyG's NormalizeFeatures) before pretraining and probing,
 #: as the four methods' own code does for Cora
 FEATURES = 'row-normalised'
@@ -66,27 +64,111 @@ def normalise_features(bundle: Any) -> Any:
     return dataclasses.replace(bundle, dataset=NormalizeFeatures()(bundle.dataset.clone()))
 
 
+def method_config(method: str, dataset: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``method``'s configuration on ``dataset`` (``arch``, ``epochs``, ``lr``,
+    ``weight_decay``, ``options``, ``lr_schedule``/``warmup_epochs`` where set, ``published``)
+    and its architecture (encoder ``name`` and options): the recipe's for the four node
+    methods (:func:`graphpfm.recipes.node_recipe`, which logs which one and why), the
+    benchmark's own Cora choices for the molecular ones. ``arch`` names the architecture:
+    :func:`architecture_name`."""
+    import copy
+    if method in OWN_CORA_CONFIGS and normalize_name(dataset) == 'cora':
+        config = copy.deepcopy(OWN_CORA_CONFIGS[method])
+        return config, dict(ARCHITECTURES[config['arch']])
+    if method not in METHOD_NAMES:
+        raise SystemExit(f"error: unknown method '{method}'; valid: {', '.join(METHOD_NAMES)}")
+    recipe = node_recipe(method, dataset)
+    arch = {'name': recipe.encoder, **recipe.encoder_kwargs}
+    train = dict(recipe.train_kwargs)
+    config: dict[str, Any] = {'arch': architecture_name(method, arch)}
+    for key in ('epochs', 'lr', 'weight_decay'):
+        config[key] = train.pop(key)
+    config['options'] = dict(recipe.objective_kwargs)
+    for key in SCHEDULE_KEYS:
+        value = train.pop(key, None)
+        if value:
+            config[key] = value
+    if train:
+        raise SystemExit(f"error: the {method} recipe for {dataset} sets {sorted(train)}, which "
+                         f"the benchmark does not pass on (it passes epochs, lr, weight_decay, "
+                         f"{', '.join(SCHEDULE_KEYS)})")
+    config['published'] = recipe.published
+    return config, arch
+
+
+def architecture_name(method: str, arch: dict[str, Any]) -> str:
+    """The name of architecture ``arch``: its :data:`ARCHITECTURES` name where it is one of
+    those, else its shape, e.g. ``gat2x512h2`` (2 layers of 512 units, 2 heads),
+    ``gcn2x256o128-bn`` (output width 128, batch norm)."""
+    known = next((k for k, v in ARCHITECTURES.items() if v == arch), None)
+    if known:
+        return known
+    name = f"{arch['name']}{arch.get('num_layers', '')}x{arch.get('hidden_channels', '')}"
+    name += f"h{arch['heads']}" if arch.get('heads') else ''
+    name += f"o{arch['out_channels']}" if arch.get('out_channels') else ''
+    norm = {'batch_norm': '-bn', 'layer_norm': '-ln'}.get(arch.get('norm') or '', '')
+    return name + norm
+
+
+def method_configs(dataset: str, methods: list[str]
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """``({method: configuration}, {architecture name: architecture})`` on ``dataset``
+    (:func:`method_config`)."""
+    configs: dict[str, dict[str, Any]] = {}
+    architectures: dict[str, dict[str, Any]] = {}
+    for m in methods:
+        configs[m], arch = method_config(m, dataset)
+        # one name (and one random arm) per distinct architecture
+        name = next((k for k, v in architectures.items() if v == arch), configs[m]['arch'])
+        if name in architectures and architectures[name] != arch:
+            name = f'{name}-{m}'
+        configs[m]['arch'] = name
+        architectures[name] = arch
+    return configs, architectures
+
+
 def random_arm(method: str, configs: dict[str, Any] | None = None) -> str:
-    """The randomly initialised encoder of ``method``'s architecture (its baseline arm)."""
-    return RANDOM + (configs or METHODS)[method]['arch']
+    """The randomly initialised encoder of ``method``'s architecture (its baseline arm), by
+    ``configs`` (a protocol's; default: Cora's)."""
+    configs = configs if configs is not None else method_configs('Cora', [method])[0]
+    return RANDOM + configs[method]['arch']
 
 
-def arms_for(methods: list[str]) -> list[str]:
-    """The methods, then one random-encoder arm per architecture they use."""
+def arms_for(methods: list[str], configs: dict[str, Any] | None = None) -> list[str]:
+    """The methods, then one random-encoder arm per architecture they use (by ``configs``, a
+    protocol's; default: Cora's)."""
+    configs = configs if configs is not None else method_configs('Cora', methods)[0]
     randoms = []
     for m in methods:
-        if random_arm(m) not in randoms:
-            randoms.append(random_arm(m))
+        if random_arm(m, configs) not in randoms:
+            randoms.append(random_arm(m, configs))
     return [*methods, *randoms]
 
 
 def protocol(args: argparse.Namespace, methods: list[str]) -> dict[str, Any]:
-    """The probe protocol of ``run`` (written to ``<out>/protocol.json``)."""
-    epochs = {m: (args.epochs if args.epochs else METHODS[m]['epochs']) for m in methods}
-    return {'dataset': args.dataset, 'features': FEATURES, 'methods': methods, 'epochs': epochs,
-            'seeds': list(range(args.seeds)), 'architectures': ARCHITECTURES,
-            'configs': {m: {k: v for k, v in METHODS[m].items() if k != 'epochs'}
-                        for m in methods}}
+    """The probe protocol of ``run`` (written to ``<out>/protocol.json``): each method's
+    configuration on the dataset, the architectures (the named ones of :data:`ARCHITECTURES`
+    and the methods'), the epochs, the seeds, and, when the
+    pretraining epoch is selected on validation (``--select-every``), how."""
+    configs, architectures = method_configs(args.dataset, methods)
+    epochs = {m: (args.epochs if args.epochs else configs[m]['epochs']) for m in methods}
+    proto = {'dataset': args.dataset, 'features': FEATURES, 'methods': methods,
+             'epochs': epochs, 'seeds': list(range(args.seeds)),
+             'architectures': {**ARCHITECTURES, **architectures},
+             'configs': {m: {k: v for k, v in c.items() if k != 'epochs'}
+                         for m, c in configs.items()}}
+    every = getattr(args, 'select_every', 0)
+    if every:
+        proto['selection'] = selection(every)
+    return proto
+
+
+def selection(every: int) -> dict[str, Any]:
+    """How the pretraining epoch is selected (:class:`graphpfm.eval.ValidationProbe`)."""
+    from graphpfm.eval import VALIDATION_CS
+    return {'every': int(every), 'Cs': list(VALIDATION_CS),
+            'rule': 'best validation score of a logistic-regression probe fitted on the '
+                    'training nodes, every `every` epochs and the last; ties: the earlier'}
 
 
 def run_hash(proto: dict[str, Any]) -> str:
@@ -97,13 +179,17 @@ def run_hash(proto: dict[str, Any]) -> str:
 def arm_key(proto: dict[str, Any], arm: str) -> dict[str, Any]:
     """What determines the records of one arm: the dataset and its features, the arm's
     architecture, its method's configuration and epochs (:obj:`None` and 0 for a random
-    arm). Changing one method's settings reruns that method only."""
+    arm), and for a method the selection on validation, when there is one. Changing one
+    method's settings reruns that method only."""
     method = None if arm.startswith(RANDOM) else arm
     arch = arm[len(RANDOM):] if method is None else proto['configs'][method]['arch']
-    return {'dataset': proto['dataset'], 'features': proto.get('features'),
-            'architecture': proto['architectures'][arch],
-            'method': proto['configs'][method] if method else None,
-            'epochs': proto['epochs'].get(method, 0) if method else 0}
+    key = {'dataset': proto['dataset'], 'features': proto.get('features'),
+           'architecture': proto['architectures'][arch],
+           'method': proto['configs'][method] if method else None,
+           'epochs': proto['epochs'].get(method, 0) if method else 0}
+    if method and proto.get('selection'):  # only then: earlier records keep their hashes
+        key['selection'] = proto['selection']
+    return key
 
 
 def arm_hash(proto: dict[str, Any], arm: str) -> str:
@@ -144,13 +230,13 @@ def parse_variant(spec: str) -> dict[str, Any]:
     return out
 
 
-def apply_variant(method: str, overrides: dict[str, Any]) -> tuple[dict[str, Any],
-                                                                     dict[str, Any]]:
-    """The method's configuration and architecture with ``overrides`` applied (copies);
-    unknown method settings are an error that lists the valid ones."""
-    config = {**METHODS[method], 'options': dict(METHODS[method]['options'])}
-    arch = dict(ARCHITECTURES[config['arch']])
-    settings = ('epochs', 'lr', 'weight_decay', 'lr_schedule', 'warmup_epochs')
+def apply_variant(method: str, overrides: dict[str, Any], dataset: str = 'Cora'
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The method's configuration and architecture on ``dataset`` (:func:`method_config`)
+    with ``overrides`` applied (copies); unknown method settings are an error that lists the
+    valid ones."""
+    config, arch = method_config(method, dataset)
+    settings = ('epochs', 'lr', 'weight_decay', *SCHEDULE_KEYS)
     for key, value in overrides.items():
         if key.startswith('options.'):
             config['options'][key[len('options.'):]] = value
@@ -162,3 +248,23 @@ def apply_variant(method: str, overrides: dict[str, Any]) -> tuple[dict[str, Any
             raise SystemExit(f"error: unknown variant key '{key}'; valid: "
                              f"{', '.join(settings)}, options.NAME, arch.NAME")
     return config, arch
+
+
+def config_source(method: str, dataset: str) -> str:
+    """Where ``method``'s configuration on ``dataset`` comes from, in words."""
+    if method in OWN_CORA_CONFIGS and normalize_name(dataset) == 'cora':
+        return "the benchmark's own, chosen on Cora's validation accuracy (`sweep`, seed 0)"
+    recipe = node_recipe(method, dataset)
+    return f"{recipe.source}{' (default: no published configuration)' if recipe.is_default else ''}"
+
+
+def torch_probe_recipe(dataset: str) -> dict[str, Any]:
+    """GraphMAE's own probe settings for ``dataset`` (its recipe's ``lr_f``,
+    ``weight_decay_f``, ``max_epoch_f``), :data:`TORCH_PROBE` where it has none."""
+    recipe = node_recipe('graphmae', dataset)
+    return dict(recipe.probe_kwargs) if recipe.probe_kwargs and not recipe.is_default \
+        else dict(TORCH_PROBE)
+
+
+#: Cora's configurations, by method (:func:`method_config`; the benchmark's first dataset)
+METHODS: dict[str, dict[str, Any]] = method_configs('Cora', list(METHOD_NAMES))[0]

@@ -6,12 +6,15 @@ import time
 from typing import Any
 
 from ..harness.env import hardware, versions
-from .config import ARCHITECTURES, FEATURES, METHODS, RANDOM, encoder_path, normalise_features
+from .config import FEATURES, RANDOM, encoder_path, normalise_features
 
 
 def run_arm(task: dict[str, Any]) -> dict[str, Any]:
     """Pretrain (unless a random arm) and probe one (arm, seed); keep the pretrained encoder
-    in ``<out>/encoders/`` when the task names an ``out``."""
+    in ``<out>/encoders/`` when the task names an ``out``. With a ``selection`` the epoch is
+    selected on validation (:class:`graphpfm.eval.ValidationProbe`) and its encoder kept and
+    probed; with ``sparse_input`` pretraining multiplies the first layer's input sparsely
+    (probing stays dense, so a random arm is probed exactly as before)."""
     import torch
     from torch_geometric import seed_everything
 
@@ -23,20 +26,20 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
         load_dataset,
         save_checkpoint,
     )
-    from graphpfm.eval import ProbeConfig, probe
+    from graphpfm.eval import ProbeConfig, ValidationProbe, probe
 
     arm, seed = task['arm'], task['seed']
     bundle = normalise_features(load_dataset(task['dataset'], root=task['root'],
                                              progress=False))
     data = bundle.dataset
-    method = None if arm.startswith(RANDOM) else task.get('method', METHODS[arm])
-    arch = dict(task.get('architecture') or ARCHITECTURES[
-        arm[len(RANDOM):] if method is None else method['arch']])
+    method = None if arm.startswith(RANDOM) else task['method']
+    arch = dict(task['architecture'])
     name = arch.pop('name')
     seed_everything(seed)
     encoder = build_encoder(name, in_channels=data.num_features, **arch)
     start, cpu = time.perf_counter(), time.process_time()
     history: list[dict[str, Any]] = []
+    selector = None
     if method is not None:
         options = dict(method['options'])
         if arm == 'bgrl':
@@ -47,8 +50,14 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
                           progress=False, node_batch_size=0,
                           lr_schedule=method.get('lr_schedule'),
                           warmup_epochs=method.get('warmup_epochs', 0))
-        history = Trainer(objective, cfg).fit(data)
+        selection = task.get('selection')
+        selector = (ValidationProbe(bundle, every=selection['every'], Cs=selection['Cs'],
+                                    device=task['device'], seed=seed)
+                    if selection else None)
+        encoder.sparse_input = task.get('sparse_input') or 0.0
+        history = Trainer(objective, cfg, callbacks=[selector] if selector else []).fit(data)
         encoder = objective.encoder
+        encoder.sparse_input = 0.0
     pretrain_s = time.perf_counter() - start
     if method is not None and task.get('out'):
         # kept (git-ignored) for the fine-tuning table, GraphMAE's probe and audit
@@ -56,7 +65,9 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
                         objective={'name': arm, 'kwargs': dict(method['options'])},
                         data={'corpus': bundle.name, 'features': FEATURES},
                         history=history, extra={'protocol_hash': task['hash'],
-                                                'arm_hash': task.get('arm_hash')})
+                                                'arm_hash': task.get('arm_hash'),
+                                                **(selector.checkpoint_extra()
+                                                   if selector else {})})
     result = probe(bundle, lambda s: encoder, seeds=[seed],
                    config=ProbeConfig(device=task['device']))
     run = result.runs[0]
@@ -70,7 +81,13 @@ def run_arm(task: dict[str, Any]) -> dict[str, Any]:
             'versions': versions(), 'threads': threads, 'hardware': hardware(threads),
             'git_commit': task.get('git_commit'),
             'cpu_s': round(time.process_time() - cpu, 2),
-            'protocol_hash': task['hash'], 'arm_hash': task.get('arm_hash')}
+            'protocol_hash': task['hash'], 'arm_hash': task.get('arm_hash'),
+            **({'sparse_input': task['sparse_input']} if method and task.get('sparse_input')
+               else {}),
+            **({'selection': {'best_epoch': selector.best_epoch,
+                              'best_valid': selector.best_valid, 'best_C': selector.best_C,
+                              'scores': [list(x) for x in selector.scores]}}
+               if selector is not None else {})}
 
 
 def sweep_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +114,7 @@ def finetune_arm(task: dict[str, Any]) -> dict[str, Any]:
         def make(_seed: int) -> Any:
             return load_encoder(path, dropout=recipe['encoder_dropout'])
     else:
-        arch = dict(ARCHITECTURES[arm[len(RANDOM):]])
+        arch = dict(task['architecture'])
         name = arch.pop('name')
         arch['dropout'] = recipe['encoder_dropout']
 

@@ -8,21 +8,24 @@ from typing import Any
 
 from ..harness.records import read_records
 from ..harness.report import paired_difference_table, score_cell, scores_by_cell
-from .config import METHODS, arm_hash, arms_for, random_arm
+from .config import arm_hash, arms_for, config_source, random_arm
 
 
 def report(out: Path, partial: bool = False) -> str:
     """Markdown table: arm, linear-probe and fine-tuning test metric, mean ± std (ddof=0)
-    over seeds, the published (linear-probe) figure, pretraining epochs and mean pretraining
-    time; then each method's paired difference to the random encoder of its architecture
-    (same seeds), probe and fine-tuning; then GraphMAE's probe beside this one where
-    ``torch-probe`` has run. Only records of the current configuration of each arm count.
-    Missing records are an error unless ``partial``; the fine-tuning column reads "not run"
-    until ``finetune`` has been started in ``out``."""
+    over seeds, the published linear-probe figure of the method on the run's dataset (blank
+    where none is known), pretraining epochs and mean pretraining time; then each method's
+    paired difference to the random encoder of its architecture (same seeds), probe and
+    fine-tuning, with a warning for each method whose probe is not better than its random
+    encoder's by more than the spread over seeds (:func:`not_better_than_random`); the
+    epochs selected on validation where they were; then GraphMAE's probe beside this one
+    where ``torch-probe`` has run. Only records of the current configuration of each arm
+    count. Missing records are an error unless ``partial``; the fine-tuning column reads "not
+    run" until ``finetune`` has been started in ``out``."""
     import numpy as np
     out = Path(out)
     proto = json.loads((out / 'protocol.json').read_text())
-    arms, seeds = arms_for(proto['methods']), proto['seeds']
+    arms, seeds = arms_for(proto['methods'], proto['configs']), proto['seeds']
     current = {a: arm_hash(proto, a) for a in arms}
     records = [r for r in read_records(out / 'records.jsonl')
                if r.get('arm_hash') is not None and current.get(r['arm']) == r['arm_hash']
@@ -52,7 +55,7 @@ def report(out: Path, partial: bool = False) -> str:
             missing += [('fine-tune', arm, s) for s in seeds if s not in fgot]
             ft, ft_seeds = score_cell([r['test_at_best_valid'] for r in frows]), \
                 f'{len(frows)}/{len(seeds)}'
-        pub = METHODS[arm]['published'] if arm in METHODS else None
+        pub = published(proto, arm)
         epochs = rows[0]['epochs'] if rows else ''
         secs = f"{np.mean([r['pretrain_seconds'] for r in rows]):.0f}" if rows else ''
         lines.append(f"| {arm} | {score_cell([r['test_at_best_valid'] for r in rows])} | {ft} "
@@ -68,6 +71,14 @@ def report(out: Path, partial: bool = False) -> str:
         seeds, lambda arm: random_arm(arm, proto['configs']),
         name='its random encoder', average=False, positive='pretraining helped')
     tables = ['\n'.join(lines), paired]
+    warnings = not_better_than_random(scores, proto, probe_col)
+    if warnings:
+        tables.append('\n'.join(warnings))
+    selected = selection_line(records, proto)
+    if selected:
+        tables.append(selected)
+    tables.append('Configurations on ' + dataset + ': ' + '; '.join(
+        f'{m}: {config_source(m, dataset)}' for m in proto['methods']) + '.')
     theirs = [r for r in read_records(out / 'torch_probe.jsonl')
               if current.get(r['arm']) == r.get('arm_hash') and r['seed'] in seeds]
     if theirs:
@@ -75,6 +86,49 @@ def report(out: Path, partial: bool = False) -> str:
         tables.append("GraphMAE's own probe on the same encoders (`torch-probe`):\n\n"
                       + torch_probe_table(theirs, ours, arms))
     return '\n\n'.join(tables)
+
+
+def published(proto: dict[str, Any], arm: str) -> float | None:
+    """The published linear-probe figure of method ``arm`` on the run's dataset, as the
+    run's protocol holds it (:obj:`None` for random arms and unknown figures)."""
+    return (proto.get('configs') or {}).get(arm, {}).get('published')
+
+
+def not_better_than_random(scores: dict[tuple[str, str], dict[int, float]],
+                           proto: dict[str, Any], column: str) -> list[str]:
+    """One warning line per method whose ``column`` scores are not better than its random
+    encoder's by more than the spread over seeds: the rule of
+    :func:`graphpfm.eval.compare_to_random` (per seed, method minus random; pretraining
+    helped only when the 95% Student's t interval of the mean lies above 0)."""
+    from graphpfm.eval import compare_to_random
+    out = []
+    for m in proto['methods']:
+        mine = scores.get((m, column), {})
+        base = scores.get((random_arm(m, proto['configs']), column), {})
+        if not set(mine) & set(base):
+            continue
+        comparison = compare_to_random(mine, base, metric=column, higher_is_better=True)
+        if not comparison.helped:
+            out.append(f'**Warning** ({m}): ' + comparison.message(
+                what=m, baseline=f"{random_arm(m, proto['configs'])} (no pretraining)"))
+    return out
+
+
+def selection_line(records: list[dict[str, Any]], proto: dict[str, Any]) -> str:
+    """The pretraining epochs selected on validation, per method (empty without)."""
+    import numpy as np
+    parts = []
+    for m in proto['methods']:
+        chosen = [r['selection']['best_epoch'] for r in records
+                  if r['arm'] == m and r.get('selection')]
+        if chosen:
+            parts.append(f"{m} {np.mean(chosen):.0f} (range {min(chosen)}-{max(chosen)}) of "
+                         f"{proto['epochs'][m]}")
+    if not parts:
+        return ''
+    every = (proto.get('selection') or {}).get('every')
+    return (f'Pretraining epoch selected on validation (linear probe every {every} epochs and '
+            f"after the last; test labels unread), mean over seeds: {'; '.join(parts)}.")
 
 
 def torch_probe_table(records: list[dict[str, Any]], ours: dict[tuple[str, int], float],
