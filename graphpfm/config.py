@@ -10,14 +10,22 @@ from typing import Any
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML mapping; keys may use dashes or underscores."""
     import yaml
+
+    from .errors import ConfigError
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'config file not found: {path}')
-    with path.open() as f:
-        data = yaml.safe_load(f) or {}
+        raise ConfigError(f'config file not found: {path}')
+    try:
+        with path.open(encoding='utf-8') as f:
+            data = yaml.safe_load(f) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        where = getattr(err, 'problem_mark', None)
+        at = f' (line {where.line + 1})' if where is not None else ''
+        raise ConfigError(f'{path} is not valid YAML{at}: '
+                          f"{getattr(err, 'problem', None) or err}") from None
     if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected a mapping of option names to values, '
-                         f'got {type(data).__name__}')
+        raise ConfigError(f'{path}: expected a mapping of option names to values, '
+                          f'got {type(data).__name__}')
     return {str(k).replace('-', '_'): v for k, v in data.items()}
 
 

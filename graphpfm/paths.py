@@ -97,7 +97,9 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False,
     ``out`` (``.<name>.partial``) that replaces ``out`` only when the run finishes, so a
     failing run never damages a finished one.
 
-    A finished run in ``out`` (a folder holding one of :data:`RUN_MARKERS`) is replaced only
+    A staging folder without a training state (``*.state.pt``: the run failed before training)
+    is discarded. A finished run in ``out`` (a folder holding one of :data:`RUN_MARKERS`) is
+    replaced only
     with ``overwrite`` (and only once the new run finishes); a non-empty folder that holds no
     run is never replaced. An unfinished run left in the staging folder is continued
     with ``resume`` (the caller resumes from what it holds), discarded with ``overwrite``,
@@ -122,6 +124,8 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False,
             raise ConfigError(f'{out} already holds a finished run; --overwrite replaces it (the '
                               'old run stays until the new one finishes), or choose another '
                               'output folder')
+        if staging.exists() and not any(staging.glob('*.state.pt')):
+            shutil.rmtree(staging)  # a run that failed before training: nothing to resume
         if staging.exists():
             if not overwrite:
                 raise ConfigError(f'an unfinished run is in {staging}: --resume continues it, '

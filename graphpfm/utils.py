@@ -16,12 +16,22 @@ def seed_everything(seed: int) -> None:
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``'auto'``/None -> CUDA when available else CPU; anything else is validated."""
+    from .errors import ConfigError
     if device is None or device == 'auto':
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    dev = torch.device(device)
+    here = 'cpu, auto' + (', cuda, cuda:N' if torch.cuda.is_available() else '')
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device '{device}' invalid; valid options here: {here}") from None
     if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{device}' requested but CUDA is not available; "
-                           "valid options here: cpu, auto")
+        raise ConfigError(f"device '{device}' requested but CUDA is not available; "
+                          f'valid options here: {here}')
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"device '{device}' does not exist: {torch.cuda.device_count()} "
+                          'CUDA device(s) here')
+    if dev.type not in ('cpu', 'cuda', 'mps'):
+        raise ConfigError(f"device '{device}' is not supported; valid options here: {here}")
     return dev
 
 

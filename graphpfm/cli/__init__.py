@@ -118,8 +118,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     known, _ = pre.parse_known_args(argv[1:])
     try:
         values = read_yaml(known.config) if known.config else {}
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f'error: {err}') from None
+    except (OSError, ValueError) as err:
+        raise CommandError(f'error: {err}', 2) from None
     parser, parsers = _build(known.objective or values.get('objective'))
     if values and argv[0] in parsers:
         apply_config(*parsers[argv[0]], values, known.config)
@@ -132,23 +132,60 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+class CommandError(SystemExit):
+    """An expected failure of a command: one line for the user and an exit status (2: the
+    options are wrong, 1: the data, a file or the run failed)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(status)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _status(err: BaseException) -> int | None:
+    """The exit status of an expected failure, or :obj:`None` for a bug (which keeps its
+    traceback)."""
+    from ..errors import CheckpointError, ConfigError, DataError
+    if isinstance(err, ConfigError):
+        return 2
+    if isinstance(err, (DataError, CheckpointError, OSError, FloatingPointError, KeyError,
+                        ValueError)):
+        return 1
+    return None
+
+
 def run(argv: Sequence[str] | None = None) -> Any:
-    """Run the command line on ``argv`` and return the subcommand's result (for Python use)."""
-    args = parse_args(argv)
+    """Run the command line on ``argv`` and return the subcommand's result (for Python use).
+
+    Expected failures raise :class:`CommandError` (a :class:`SystemExit` whose text is the one
+    line to show); ``--debug`` (anywhere on the line) re-raises them with their traceback.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    args = parse_args([a for a in argv if a != '--debug'])
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s',
                         datefmt='%H:%M:%S')
     try:
         return args.func(args)
-    except (FileNotFoundError, KeyError, ValueError) as err:
-        if args.verbose:
+    except Exception as err:
+        status = _status(err)
+        if status is None or debug or args.verbose:
             raise
-        raise SystemExit(f'error: {err}') from None
+        text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+        raise CommandError(f'error: {text}', status) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: exit status 0 on success."""
+    """Console entry point: exit status 0 on success, 2 for wrong options, 1 when the data,
+    a file or the run fails (one line on stderr; ``--debug`` shows the traceback)."""
     from ..utils import tune_malloc
     tune_malloc()  # the process is ours: keep freed buffers (GRAPHPFM_TUNE_MALLOC=0: off)
-    run(argv)
+    try:
+        run(argv)
+    except CommandError as err:
+        print(err.message, file=sys.stderr)
+        return int(err.code)
     return 0

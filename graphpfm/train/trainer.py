@@ -26,7 +26,7 @@ from ..tasks.node import (  # noqa: F401  (part of this module's interface)
     graph_size,
     resolve_node_batching,
 )
-from ..utils import seed_everything
+from ..utils import resolve_device, seed_everything
 from .checkpoint import save_checkpoint
 from .loop import (  # noqa: F401  (part of this module's interface)
     AMP_MODES,
@@ -167,6 +167,7 @@ class TrainConfig:
         if self.batch_size < 1:
             raise ConfigError(f'batch_size must be >= 1, got {self.batch_size}')
         self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
+        resolve_device(self.device)  # an unknown or absent device fails here, before any work
 
 
 class Trainer:
