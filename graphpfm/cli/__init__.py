@@ -81,12 +81,40 @@ QUICKSTART = Command(
 COMMANDS = {c.name: c for c in (PRETRAIN, FINETUNE, PROBE, EMBED, LEAKAGE, LIST, QUICKSTART)}
 
 
+def versions_text() -> str:
+    """graphpfm's version, its main dependencies' and the device it would use."""
+    import importlib.metadata as md
+
+    import torch
+
+    from ..version import __version__
+    lines = [f'graphpfm {__version__}']
+    for name in ('torch', 'torch_geometric', 'ogb', 'rdkit', 'scikit-learn'):
+        try:
+            lines.append(f'{name} {md.version(name)}')
+        except md.PackageNotFoundError:
+            lines.append(f'{name} not installed')
+    if torch.cuda.is_available():
+        device = f'cuda ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} GPU(s))'
+    else:
+        device = f'cpu ({torch.get_num_threads()} threads; no CUDA device)'
+    lines.append(f'device {device}')
+    return '\n'.join(lines)
+
+
+class _Version(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(versions_text())
+        parser.exit()
+
+
 def _build(objective: str | None = None
            ) -> tuple[argparse.ArgumentParser, dict[str, tuple[Any, list[Group]]]]:
-    from ..version import __version__
     parser = argparse.ArgumentParser(
         prog='graphpfm', description='Pretrain graph neural networks and transfer them.')
-    parser.add_argument('--version', action='version', version=f'graphpfm {__version__}')
+    parser.add_argument('--version', action=_Version, nargs=0,
+                        help='show the versions of graphpfm, torch, PyG, ogb and RDKit and the '
+                        'device, and exit')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
     parsers = {}
     for name, command in COMMANDS.items():
