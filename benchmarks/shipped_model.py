@@ -2,7 +2,7 @@
 
     # 1. pretrain (GIN 5 x 300 on MOSES's training molecules, bf16 where the CPU has AMX)
     python -m benchmarks.shipped_model pretrain --name NAME --objective OBJECTIVE \\
-        --epochs N --amp bf16 --out runs/shipped/NAME
+        --epochs N --amp bf16 --out runs/shipped/NAME   # [--resume] after an interruption
     # 2. export it into graphpfm/pretrained/NAME.pt (float32; --half for float16 weights)
     python -m benchmarks.shipped_model export --name NAME --run runs/shipped/NAME
     # 3. its transfer table against scratch (the same recipe and seeds, paired intervals)
@@ -48,12 +48,17 @@ def pretrain(args: argparse.Namespace) -> Path:
             '--log-every', str(args.log_every), '--out', str(out), '--no-progress']
     if args.amp:
         argv += ['--amp', args.amp]
+    if args.resume:  # continue a killed or stopped run where its saved state left it
+        argv += ['--resume']
     if args.root:
         argv += ['--root', args.root]
     start, cpu = time.perf_counter(), cpu_seconds()
     ckpt = run(argv)
+    history = torch.load(ckpt, weights_only=True).get('history', [])
     record = {'name': args.name, 'command': 'graphpfm ' + shlex.join(argv),
               'wall_s': round(time.perf_counter() - start, 1),
+              # over every resumed segment: the epochs' own training seconds
+              'train_s': round(sum(r.get('seconds', 0.0) for r in history), 1),
               'cpu_s': round(cpu_seconds() - cpu, 1), 'git_commit': git_commit(),
               'hardware': hardware(torch.get_num_threads()),
               'finished': timestamp()}
@@ -141,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument('--log-every', type=int, default=100)
     a.add_argument('--root', default=None)
     a.add_argument('--out', required=True)
+    a.add_argument('--resume', action='store_true',
+                   help='continue the unfinished run in --out from its saved training state')
     a.set_defaults(func=pretrain)
     e = sub.add_parser('export')
     e.add_argument('--name', required=True)
