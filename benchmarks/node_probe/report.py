@@ -73,7 +73,7 @@ def report(out: Path, partial: bool = False) -> str:
     tables = ['\n'.join(lines), paired]
     warnings = not_better_than_random(scores, proto, probe_col)
     if warnings:
-        tables.append('\n'.join(warnings))
+        tables.append('\n\n'.join(warnings))
     selected = selection_line(records, proto)
     if selected:
         tables.append(selected)
