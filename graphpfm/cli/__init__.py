@@ -112,7 +112,7 @@ def _build(objective: str | None = None
            ) -> tuple[argparse.ArgumentParser, dict[str, tuple[Any, list[Group]]]]:
     parser = argparse.ArgumentParser(
         prog='graphpfm', description='Pretrain graph neural networks and transfer them.')
-    parser.add_argument('--version', action=_Version, nargs=0,
+    parser.add_argument('--version', action=_Version, nargs=0, default=argparse.SUPPRESS,
                         help='show the versions of graphpfm, torch, PyG, ogb and RDKit and the '
                         'device, and exit')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
