@@ -27,6 +27,7 @@ CORPUS = ['CCO', 'c1ccccc1O', 'CC(=O)Nc1ccc(O)cc1', 'C1CCCCC1N', 'O=C(O)c1ccccc1
 def checkpoint(tmp_path_factory):
     """A 2-layer GIN pretrained for one epoch by attribute masking."""
     path = tmp_path_factory.mktemp('sk') / 'gin.pt'
+    torch.manual_seed(0)  # torch seeds its generator differently in every process
     encoder = graphpfm.build_encoder('gin', num_layers=2, hidden_channels=16)
     objective = graphpfm.build_objective('attr_masking', encoder)
     config = graphpfm.TrainConfig(epochs=1, batch_size=8, device='cpu', progress=False)

@@ -405,11 +405,12 @@ def read_smiles_file(path: str | os.PathLike, limit: int | None = None
     Every record yields exactly one entry, valid or not, so outputs line up with inputs:
 
     * ``.csv``: the first line is the header, which must have a column named ``smiles`` (any
-      case); every later line is a record (a blank line is an empty record; a record
-      without that column's field gives an empty SMILES; quoted fields follow the CSV rules).
+      case); every later line is a record (a blank line is an empty record, but blank lines
+      at the end of the file are not records; a record without that column's field gives an
+      empty SMILES; quoted fields follow the CSV rules).
     * ``.smi``: one record per line, ``SMILES`` optionally followed by a space or tab and a
       name; lines starting with ``#`` are comments (not records); a first record ``smiles``
-      is a header; a blank line is an empty record.
+      is a header; a blank line is an empty record (but not at the end of the file).
 
     Empty records, bytes that are not UTF-8 and whitespace inside a SMILES are kept as given
     and found invalid by the featurisation, with their reason. Only the first ``limit``
@@ -431,28 +432,40 @@ def read_smiles_file(path: str | os.PathLike, limit: int | None = None
             raise ValueError(f"{path} has no 'smiles' column; columns: "
                              f"{', '.join(header or []) or 'none (empty file)'}")
         col = columns.index('smiles')
-        for row in rows:
-            smiles.append(row[col] if col < len(row) else '')
-            lines.append(rows.line_num)
-            if limit is not None and len(smiles) >= limit:
-                break
-        return smiles, np.asarray(lines, dtype=np.int64)
+        records: Iterator[tuple[str, int, bool]] = (
+            (row[col] if col < len(row) else '', rows.line_num, not any(f.strip() for f in row))
+            for row in rows)
+    else:
+        records = _smi_records(_text_lines(path, suffix))
+    blanks: list[tuple[str, int]] = []  # blank lines count only when a record follows them
+    for text, lineno, blank in records:
+        if blank:
+            blanks.append((text, lineno))
+            continue
+        for text_, line_ in [*blanks, (text, lineno)]:
+            smiles.append(text_)
+            lines.append(line_)
+        blanks = []
+        if limit is not None and len(smiles) >= limit:
+            del smiles[limit:], lines[limit:]
+            break
+    return smiles, np.asarray(lines, dtype=np.int64)
+
+
+def _smi_records(text_lines: Iterator[str]) -> Iterator[tuple[str, int, bool]]:
+    """``(SMILES, line number, blank line)`` of each record of a ``.smi`` file."""
     header_checked = False
-    for lineno, line in enumerate(_text_lines(path, suffix), start=1):
+    for lineno, line in enumerate(text_lines, start=1):
         if line.startswith('#'):
             continue
         token = line.lstrip(' \t')
         for sep in (' ', '\t'):
             token = token.split(sep, 1)[0]
-        if not header_checked:
+        if not header_checked and line.strip():
             header_checked = True
             if token.lower() == 'smiles':
                 continue
-        smiles.append(token)
-        lines.append(lineno)
-        if limit is not None and len(smiles) >= limit:
-            break
-    return smiles, np.asarray(lines, dtype=np.int64)
+        yield token, lineno, not line.strip()
 
 
 def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,

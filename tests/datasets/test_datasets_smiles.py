@@ -63,7 +63,7 @@ def test_invalid_smiles_counted_not_fatal() -> None:
     assert (meta['count'], meta['num_valid'], meta['num_invalid']) == (7, 3, 4)
     assert [e['index'] for e in meta['invalid_examples']] == [1, 3, 4, 6]
     reasons = {e['index']: e['reason'] for e in meta['invalid_examples']}
-    assert 'no atoms' in reasons[4] and 'not a string' in reasons[6]
+    assert 'empty record' in reasons[4] and 'not a string' in reasons[6]
     assert reasons[1] and reasons[3]
 
 
@@ -191,12 +191,12 @@ def test_interrupted_featurisation_resumes_without_duplicates_or_gaps(tmp_path, 
     calls = []
     kill = {'at': 5}
 
-    def failing(chunk):
+    def failing(chunk, **limits):
         calls.append(len(chunk))
         if len(calls) == kill['at']:  # the 5th chunk (in the third part) dies, once
             kill['at'] = None
             raise RuntimeError('killed')
-        return real(chunk)
+        return real(chunk, **limits)
     monkeypatch.setattr(sm, '_featurize_chunk', failing)
     parts = tmp_path / 'parts'
     with pytest.raises(RuntimeError, match='killed'):
