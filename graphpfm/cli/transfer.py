@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 from dataclasses import dataclass
@@ -70,9 +71,18 @@ def _report(args: argparse.Namespace, bundle: Any, results: dict[str, Any], what
     from ..eval import format_table
     payload = {'dataset': bundle.name, 'checkpoint': args.checkpoint,
                'results': {k: r.to_dict() for k, r in results.items()}}
-    (Path(args.out) / 'results.md').write_text(format_table(results) + '\n')
-    (Path(args.out) / 'results.json').write_text(json.dumps(payload, indent=1))
-    print(f'{bundle.name}: {what}\n{format_table(results)}\nresults: {args.out}/results.json')
+    out = Path(args.out)
+    (out / 'results.md').write_text(format_table(results) + '\n')
+    (out / 'results.json').write_text(json.dumps(payload, indent=1))
+    with (out / 'results.csv').open('w', newline='') as f:  # one row per method
+        writer = csv.writer(f)
+        writer.writerow(['dataset', 'method', 'metric', 'test_mean', 'test_std', 'valid_mean',
+                         'valid_std', 'std_ddof', 'seeds'])
+        for name, r in results.items():
+            writer.writerow([bundle.name, name, r.metric, r.mean, r.std, r.valid_mean,
+                             r.valid_std, 0, ' '.join(map(str, r.seeds))])
+    print(f'{bundle.name}: {what}\n{format_table(results)}\nresults: {out}/results.json, '
+          f'{out}/results.csv')
     return payload
 
 

@@ -158,6 +158,12 @@ def test_finetune_compare_scratch_on_real_data(tmp_path, data_root):
         assert [run_['seed'] for run_ in r['runs']] == [0, 1]
         assert 0.0 <= r['mean'] <= 1.0
     assert (tmp_path / 'ft' / 'results.md').read_text().count('|') > 8
+    table = pd.read_csv(tmp_path / 'ft' / 'results.csv')  # the same figures, as CSV
+    assert table['method'].tolist() == ['pretrained', 'scratch']
+    for _, row in table.iterrows():
+        assert row['test_mean'] == pytest.approx(res[row['method']]['mean'])
+        assert row['valid_std'] == pytest.approx(res[row['method']]['valid_std'])
+        assert row['seeds'] == '0 1' and row['metric'] == 'rocauc'
 
 
 def test_unknown_dataset_is_a_clean_error(tmp_path):
