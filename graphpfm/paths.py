@@ -131,6 +131,7 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False,
                 raise ConfigError(f'an unfinished run is in {staging}: --resume continues it, '
                                   '--overwrite starts again')
             shutil.rmtree(staging)
+    made_parent = not out.parent.exists()
     try:
         staging.mkdir(parents=True, exist_ok=True)
         probe = staging / f'.write-test.{os.getpid()}'
@@ -144,6 +145,8 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False,
     except BaseException:
         if staging.is_dir() and not any(staging.iterdir()):  # failed before writing anything
             staging.rmdir()
+            if made_parent and not any(out.parent.iterdir()):
+                out.parent.rmdir()
         raise
     if finished:
         old = out.with_name(f'.{out.name}.old.{os.getpid()}')
