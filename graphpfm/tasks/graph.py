@@ -31,6 +31,12 @@ def graph_batches(dataset: Any, batch_size: int, generator: torch.Generator, *,
                        **kwargs)
 
 
+def too_small(batch: Any) -> bool:
+    """Whether a training batch has fewer than two nodes (batch norm needs two values per
+    channel): the training loop skips such batches."""
+    return batch.num_nodes < 2
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, loader: Any, device: torch.device) -> Tensor:
     """Raw model outputs on every batch of ``loader``, concatenated on the CPU."""
@@ -128,7 +134,7 @@ class GraphTask(Task):
             return {s: self.score(evaluator, s, o, truth[s]) for s, o in out.items()}
 
         return TrainingPlan(batches, step, count=lambda batch: batch.num_graphs, scores=scores,
-                            skip=lambda batch: batch.num_nodes < 2, unit=self.unit)
+                            skip=too_small, unit=self.unit)
 
     def embed(self, encoder: torch.nn.Module, device: Any = None, *,
               batch_size: int | None = None, pool: str = 'mean', **kwargs: Any

@@ -105,12 +105,6 @@ def skip_together(skip: bool, world_size: int = 1, group: Any = None) -> bool:
     return bool(flag.item())
 
 
-def skip_small_batch(batch: Any, world_size: int = 1, group: Any = None) -> bool:
-    """Whether to skip a training batch of fewer than two nodes (batch norm needs two values
-    per channel), decided over all ranks (:func:`skip_together`)."""
-    return skip_together(batch.num_nodes < 2, world_size, group)
-
-
 def train_epoch(step: Callable[[Any], Any], batches: Iterable, optimizer: torch.optim.Optimizer,
                 *, device: torch.device, count: Callable[[Any], int],
                 params: Iterable[Tensor] | None = None, skip: Callable[[Any], bool] | None = None,

@@ -17,6 +17,7 @@ from torch_geometric.data import Data
 from ..errors import ConfigError, DataError, ResumeError
 from ..objectives.base import Objective, seed_count
 from ..tasks import Task
+from ..tasks.graph import too_small
 from ..tasks.node import (  # noqa: F401  (part of this module's interface)
     DEFAULT_NODE_BATCH_SIZE,
     DEFAULT_NUM_NEIGHBORS,
@@ -491,7 +492,7 @@ class Trainer:
         record = train_epoch(
             lambda batch: self._model(batch, corruption), loader, optimizer,
             device=self.device, count=seed_count if node_level else _num_graphs,
-            params=self.objective.parameters(), skip=_too_small, host_group=self._host_group,
+            params=self.objective.parameters(), skip=too_small, host_group=self._host_group,
             amp=cfg.amp, scaler=self._scaler, grad_clip=cfg.grad_clip,
             scheduler=self._scheduler, on_step_end=hook if callable(hook) else None,
             log_every=cfg.log_every, world_size=self.world_size,
@@ -526,11 +527,6 @@ class Trainer:
 
 def _num_graphs(batch: Any) -> int:
     return batch.num_graphs
-
-
-def _too_small(batch: Any) -> bool:
-    """Batches of fewer than two nodes are skipped (batch norm needs two values per channel)."""
-    return batch.num_nodes < 2
 
 
 def _rng_state() -> dict[str, Any]:
