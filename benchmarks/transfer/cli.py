@@ -29,7 +29,7 @@ from .protocol import (
     graph_objectives,
     is_given_checkpoint,
 )
-from .report import report, timing
+from .report import compare, report, timing
 
 log = logging.getLogger('benchmarks.transfer')
 
@@ -44,7 +44,8 @@ def resolve_protocol(args: argparse.Namespace) -> Protocol:
         base['seeds'] = list(range(int(args.seeds))) if ',' not in args.seeds else [
             int(s) for s in args.seeds.split(',') if s]
     for name in ('corpus_limit', 'pretrain_epochs', 'finetune_epochs', 'supervised_epochs',
-                 'num_layers', 'hidden_channels', 'finetune_batch_size', 'pretrain_batch_size'):
+                 'num_layers', 'hidden_channels', 'finetune_batch_size', 'pretrain_batch_size',
+                 'pretrain_amp'):
         value = getattr(args, name)
         if value is not None:
             base[name] = value
@@ -236,6 +237,14 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare_command(args: argparse.Namespace) -> int:
+    """Print (and optionally write into the README) :func:`.report.compare`."""
+    text = compare(Path(args.out), Path(args.baseline), args.arm)
+    sys.stdout.write(text + '\n')
+    write_readme(args, text)
+    return 0
+
+
 def protocol_args(r: argparse.ArgumentParser) -> None:
     r.add_argument('--profile', choices=sorted(PROFILES), default=None)
     r.add_argument('--objectives', default=None,
@@ -252,6 +261,8 @@ def protocol_args(r: argparse.ArgumentParser) -> None:
                    help='encoder width (default: 300)')
     r.add_argument('--pretrain-batch-size', type=int, default=None, help='(default: 256)')
     r.add_argument('--finetune-batch-size', type=int, default=None, help='(default: 32)')
+    r.add_argument('--pretrain-amp', choices=['bf16'], default=None,
+                   help='bf16 autocast in pretraining (default: float32)')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="also write each pretrained arm's loss curve (from "
                    '<out>/pretrain/<arm>/train_log.jsonl) to this PNG')
     readme_args(q)
+    m = sub.add_parser('compare', help='one arm of a run against the same arm of another '
+                       'run (paired intervals over their shared datasets and seeds)')
+    m.add_argument('--out', required=True, help='the run')
+    m.add_argument('--baseline', required=True, help='the run to compare against')
+    m.add_argument('--arm', required=True)
+    readme_args(m)
     c = sub.add_parser('calibrate', help='measure per-graph costs on this machine (CPU time)')
     c.add_argument('--sizes', default='3x64,3x128,5x128,5x300',
                    help='encoder sizes, LAYERSxHIDDEN, comma list')
@@ -312,5 +329,5 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s: %(message)s')
     commands = {'run': run_benchmark, 'calibrate': calibrate, 'plan': plan_command,
-                'report': report_command}
+                'report': report_command, 'compare': compare_command}
     return commands[args.command](args)

@@ -39,6 +39,8 @@ def pretrain_arm(task: dict[str, Any]) -> dict[str, Any]:
         argv += ['--limit', str(key['limit'])]
     for name, value in key['options'].items():
         argv += [f"--{name.replace('_', '-')}", str(value)]
+    if key.get('amp'):
+        argv += ['--amp', key['amp']]
     start, cpu = time.perf_counter(), cpu_seconds()
     run(argv)
     wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu

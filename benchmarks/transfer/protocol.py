@@ -37,6 +37,9 @@ class Protocol:
     pretrain_epochs: int = 2
     pretrain_batch_size: int = 256
     pretrain_lr: float = 1e-3
+    #: mixed precision of the pretraining forward pass ('bf16'), or None for float32; part of
+    #: the pretraining key only when set, so float32 runs keep their hashes
+    pretrain_amp: str | None = None
     supervised_corpus: str = 'ogbg-moltoxcast'
     supervised_epochs: int = 20
     exclude_from_supervised: bool = True
@@ -69,6 +72,8 @@ class Protocol:
             d.update(corpus=self.corpus, limit=self.corpus_limit, epochs=self.pretrain_epochs)
         d['objective'] = arm
         d['options'] = self.objective_options.get(arm, {})
+        if self.pretrain_amp is not None:
+            d['amp'] = self.pretrain_amp
         return d
 
     def finetune_key(self, arm: str) -> dict[str, Any]:

@@ -56,6 +56,52 @@ def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) 
     return '\n\n'.join(lines)
 
 
+def compare(out: Path, baseline: Path, arm: str) -> str:
+    """Markdown tables of ``arm`` in run ``out`` against the same arm in run ``baseline`` (two
+    runs whose protocols differ in one setting, e.g. ``pretrain_amp``): mean ± std of each, then
+    their paired difference over the datasets and seeds both runs hold, with 95% intervals.
+    The settings in which the two protocols differ (other than arms, datasets and seeds) are
+    listed under the tables."""
+    from ..harness.records import differing
+    runs = {'run': Path(out), 'baseline': Path(baseline)}
+    protos = {k: json.loads((d / 'protocol.json').read_text()) for k, d in runs.items()}
+    for k, proto in protos.items():
+        if arm not in proto['objectives']:
+            raise SystemExit(f"error: arm {arm} is not in {runs[k]}; valid: "
+                             f"{', '.join(proto['objectives'])}")
+    datasets = [d for d in protos['run']['present_datasets']
+                if d in protos['baseline']['present_datasets']]
+    seeds = [s for s in protos['run']['seeds'] if s in protos['baseline']['seeds']]
+    label = {k: f'{arm} ({runs[k].name})' for k in runs}
+    scores: dict[tuple[str, str], dict[int, float]] = {}
+    records: list[dict[str, Any]] = []
+    for k, d in runs.items():
+        rows = [r for r in read_records(d / 'records.jsonl') if r['arm'] == arm]
+        records += rows
+        for (_, dataset), cell in scores_by_cell(rows).items():
+            scores[(label[k], dataset)] = cell
+    if not datasets or not seeds:
+        raise SystemExit(f'error: {out} and {baseline} share no dataset or seed')
+    missing = missing_cells(scores, list(label.values()), datasets, seeds)
+    if missing:
+        raise SystemExit(f'error: {len(missing)} records missing ({missing[:5]} ...)')
+    metric = {r['dataset']: r['metric'] for r in records}
+    labels = {d: f'{d} ({metric.get(d, "?")})' for d in datasets}
+    lower = {r['dataset']: r['metric'] for r in records if not r.get('higher_is_better', True)}
+    rows = [label['run'], label['baseline']]
+    paired = paired_difference_table(scores, [label['run']], datasets, seeds,
+                                     label['baseline'], lower_is_better=lower, labels=labels,
+                                     positive=f"{runs['run'].name} did better",
+                                     over='datasets')
+    differ = differing(protos['baseline'], protos['run'],
+                       ignore=('objectives', 'seeds', 'requested_datasets',
+                               'present_datasets'))
+    settings = ', '.join(f"{k}: {protos['baseline'].get(k)} -> {protos['run'].get(k)}"
+                         for k in differ) or 'none'
+    return '\n\n'.join([score_table(scores, rows, datasets, seeds, labels=labels), paired,
+                         f'Protocol settings that differ (baseline -> run): {settings}.'])
+
+
 def skipped_tasks_table(records: list[dict[str, Any]], datasets: list[str]) -> str:
     """Per dataset, the tasks the metric leaves out of each split because the split holds a
     single class for them (OGB's Evaluator skips such tasks for ROC-AUC and AP, and fails

@@ -513,3 +513,53 @@ def test_a_given_checkpoint_is_fine_tuned_as_an_arm_beside_scratch(tmp_path, dat
     assert res.returncode != 0 and "'hidden_channels': 32" in res.stderr
     res = _run(tmp_path / 'none', '--root', str(data_root), '--objectives', 'pretrained:nope')
     assert res.returncode != 0 and 'neither a file nor a shipped pretrained model' in res.stderr
+
+
+def test_pretrain_amp_enters_the_pretraining_key_only_when_set(transfer):
+    base = transfer.Protocol(objectives=['motif_pred'], datasets=['ogbg-molbace'], seeds=[0])
+    bf16 = dataclasses.replace(base, pretrain_amp='bf16')
+    h = transfer.protocol_hash
+    # float32 keys carry no amp entry, so runs recorded before the setting keep their hashes
+    assert 'amp' not in base.pretrain_key('motif_pred')
+    assert bf16.pretrain_key('motif_pred')['amp'] == 'bf16'
+    assert h(base.finetune_key('motif_pred')) != h(bf16.finetune_key('motif_pred'))
+    # scratch does not pretrain: its records serve both
+    assert h(base.finetune_key('scratch')) == h(bf16.finetune_key('scratch'))
+    # the flag reaches the protocol
+    args = argparse.Namespace(profile='property', objectives='motif_pred', datasets=None,
+                              seeds=None, corpus_limit=None, pretrain_epochs=None,
+                              finetune_epochs=None, supervised_epochs=None, num_layers=None,
+                              hidden_channels=None, finetune_batch_size=None,
+                              pretrain_batch_size=None, pretrain_amp='bf16')
+    from benchmarks.transfer.cli import resolve_protocol
+    assert resolve_protocol(args).pretrain_amp == 'bf16'
+
+
+def test_compare_pairs_one_arm_across_two_runs(transfer, tmp_path):
+    a, b = tmp_path / 'bf16', tmp_path / 'fp32'
+    bbbp, bace = 'ogbg-molbbbp', 'ogbg-molbace'
+    # run a: d(bbbp) = (+.02, +.04, +.03), d(bace) = (-.01, .00, +.01); run b holds a dataset
+    # and a seed that a lacks: left out of the comparison
+    _write_run(a, [('motif_pred', bbbp, s, v) for s, v in enumerate((0.62, 0.64, 0.63))]
+               + [('motif_pred', bace, s, v) for s, v in enumerate((0.79, 0.80, 0.81))],
+               seeds=(0, 1, 2), objectives=('motif_pred',), datasets=(bbbp, bace))
+    _write_run(b, [('motif_pred', bbbp, s, 0.60) for s in range(4)]
+               + [('motif_pred', bace, s, 0.80) for s in range(4)]
+               + [('motif_pred', 'ogbg-moltox21', s, 0.70) for s in range(4)],
+               seeds=(0, 1, 2, 3), objectives=('motif_pred',),
+               datasets=(bbbp, 'ogbg-moltox21', bace))
+    for out, amp in ((a, 'bf16'), (b, None)):
+        proto = json.loads((out / 'protocol.json').read_text())
+        (out / 'protocol.json').write_text(json.dumps({**proto, 'pretrain_amp': amp}))
+    table = transfer.compare(a, b, 'motif_pred').splitlines()
+    assert table[0] == '| arm | ogbg-molbbbp (rocauc) | ogbg-molbace (rocauc) | average |'
+    assert table[2] == '| motif_pred (bf16) | 63.0 ± 0.8 | 80.0 ± 0.8 | 71.5 |'
+    assert table[3] == '| motif_pred (fp32) | 60.0 ± 0.0 | 80.0 ± 0.0 | 70.0 |'
+    # t(0.975, 2) = 4.3027; bbbp sd 1.0 point -> 2.48; bace sd 1.0 -> 2.48; average per seed
+    # (.005, .02, .02): mean 1.5, sd 0.866 -> 2.15
+    assert table[7] == ('| motif_pred (bf16) | **+3.0 [+0.5, +5.5]** | +0.0 [-2.5, +2.5] | '
+                        '+1.5 [-0.7, +3.7] |')
+    assert table[-1] == ('Protocol settings that differ (baseline -> run): '
+                         'pretrain_amp: None -> bf16.')
+    with pytest.raises(SystemExit, match='arm graphmae is not in'):
+        transfer.compare(a, b, 'graphmae')
