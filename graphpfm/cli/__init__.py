@@ -53,7 +53,8 @@ def quickstart(args: argparse.Namespace) -> dict[str, Any]:
     shared = ['--num-layers', str(args.num_layers), '--hidden-channels',
               str(args.hidden_channels), '--device', args.device,
               *(['--root', args.root] if args.root else []),
-              '--progress' if args.progress else '--no-progress']
+              '--progress' if args.progress else '--no-progress',
+              *(['--quiet'] if args.quiet else [])]
     ckpt = run(['pretrain', '--dataset', 'embedded', '--objective', 'attr_masking', '--epochs',
                 str(args.pretrain_epochs), '--seed', str(args.seed), '--out',
                 str(out / 'pretrain'), *shared])
@@ -184,6 +185,18 @@ def _status(err: BaseException) -> int | None:
     return None
 
 
+def resolve_output(args: argparse.Namespace, terminal: bool) -> int:
+    """Settle ``args.progress`` (unset: bars only when standard error is a ``terminal``;
+    ``--quiet``: none) and return the logging level (``--verbose``: DEBUG, ``--quiet``:
+    WARNING, else INFO)."""
+    quiet = getattr(args, 'quiet', False)
+    if quiet and args.verbose:
+        raise CommandError('error: --quiet and --verbose contradict each other; give one', 2)
+    if hasattr(args, 'progress') and (quiet or args.progress is None):
+        args.progress = False if quiet else terminal
+    return logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
+
+
 def run(argv: Sequence[str] | None = None) -> Any:
     """Run the command line on ``argv`` and return the subcommand's result (for Python use).
 
@@ -193,7 +206,7 @@ def run(argv: Sequence[str] | None = None) -> Any:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv
     args = parse_args([a for a in argv if a != '--debug'])
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    logging.basicConfig(level=resolve_output(args, sys.stderr.isatty()),
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s',
                         datefmt='%H:%M:%S')
     try:

@@ -72,8 +72,10 @@ class RunOptions:
             flags override it.
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
         seed (int): random seed.
-        progress (bool): show progress bars.
+        progress (bool, optional): show progress bars; unset: only when standard error (where
+            the bars go) is a terminal.
         verbose (bool): debug logging, and tracebacks of errors.
+        quiet (bool): no progress bars, and only warnings and errors logged.
         overwrite (bool): replace a finished run in ``out`` (it stays until the new run
             finishes), or discard an unfinished one.
     """
@@ -82,13 +84,15 @@ class RunOptions:
     config: str | None = None
     device: str = 'auto'
     seed: int = 0
-    progress: bool = True
+    progress: bool | None = None
     verbose: bool = False
+    quiet: bool = False
     overwrite: bool = False
 
 
 def run_group(names: Sequence[str], **defaults: Any) -> Group:
-    """The run options ``names``, with new ``defaults``."""
+    """The run options ``names`` (and ``quiet`` beside ``verbose``), with new ``defaults``."""
+    names = [*names, 'quiet'] if 'verbose' in names and 'quiet' not in names else names
     return Group('run', dataclass_options(RunOptions, names, **defaults))
 
 

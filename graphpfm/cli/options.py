@@ -144,6 +144,8 @@ class Option:
     def help_text(self) -> str:
         if self.default is REQUIRED:
             return f'{self.help} (required)'.lstrip()
+        if self.default is None and self.kind is bool:
+            return f'{self.help} (default: unset)'.lstrip()
         default = self.default
         if isinstance(default, (list, tuple)):
             default = ','.join(f'{v:g}' if isinstance(v, float) else str(v) for v in default)

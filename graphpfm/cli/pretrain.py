@@ -94,7 +94,7 @@ def groups(objective: str | None) -> list[Group]:
             *shown, Group(None, hidden, fill=False),
             Group("encoder (default: the --init checkpoint's architecture, if given)",
                   dataclass_options(EncoderOptions), fill=False),
-            Group('training', dataclass_options(TrainConfig)),
+            Group('training', dataclass_options(TrainConfig, progress=None)),
             run_group(('out', 'overwrite', 'config', 'verbose'), out='runs/pretrain')]
 
 

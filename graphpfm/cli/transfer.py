@@ -43,7 +43,7 @@ def _groups(config: type, compare: str, dataset: str, dropout: float, out: str,
             Group('encoder (without --checkpoint)',
                   dataclass_options(EncoderOptions, dropout=dropout)),
             Group(f'recipe ({config.__name__})',
-                  dataclass_options(config, rename=rename, device='auto', progress=True)),
+                  dataclass_options(config, rename=rename, device='auto', progress=None)),
             run_group(('out', 'config', 'verbose'), out=out)]
 
 

@@ -222,3 +222,46 @@ def test_list_speaks_plain_text_with_levels(capsys):
     assert ':math:' not in text and ':class:' not in text and '``' not in text
     assert '[graph]' in text and '[node]' in text
     assert set(out['objectives']) >= {'grace', 'motif_pred'}
+
+
+@pytest.mark.parametrize('command', ['pretrain', 'finetune', 'probe', 'embed', 'quickstart'])
+def test_progress_bars_follow_the_terminal_unless_asked(command, tmp_path):
+    import logging
+
+    from graphpfm.cli import CommandError, resolve_output
+    (tmp_path / 'x.pt').touch()  # parsing checks only that the file exists
+    extra = (['--checkpoint', str(tmp_path / 'x.pt'), '--input', 'a.csv', '--output', 'e.npy']
+             if command == 'embed' else [])
+
+    def settle(*flags, terminal):
+        args = parse_args([command, *extra, *flags])
+        return resolve_output(args, terminal), args.progress
+
+    assert settle(terminal=True) == (logging.INFO, True)
+    assert settle(terminal=False) == (logging.INFO, False)  # a pipe or a log file: no bars
+    assert settle('--progress', terminal=False) == (logging.INFO, True)
+    assert settle('--no-progress', terminal=True) == (logging.INFO, False)
+    assert settle('--quiet', terminal=True) == (logging.WARNING, False)
+    assert settle('-v', terminal=False) == (logging.DEBUG, False)
+    with pytest.raises(CommandError, match='--quiet and --verbose') as err:
+        settle('--quiet', '--verbose', terminal=True)
+    assert err.value.code == 2
+
+
+def test_piped_run_has_no_bars_and_quiet_has_no_info(corpus, tmp_path):
+    def pretrain(*flags):
+        cmd = [sys.executable, '-m', 'graphpfm', 'pretrain', '--dataset', str(corpus),
+               '--epochs', '2', '--batch-size', '4', '--featurize-workers', '0',
+               '--num-layers', '2', '--hidden-channels', '16', '--device', 'cpu',
+               '--out', str(tmp_path / flags[0].strip('-') if flags else tmp_path / 'plain'),
+               *flags]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+        assert res.returncode == 0, res.stderr[-2000:]
+        return res.stderr
+
+    plain = pretrain()
+    assert 'INFO' in plain and 'it/s' not in plain and '\r' not in plain
+    quiet = pretrain('--quiet')
+    assert 'INFO' not in quiet and 'it/s' not in quiet
+    bars = pretrain('--progress')
+    assert 'it/s' in bars or 's/it' in bars
