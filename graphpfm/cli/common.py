@@ -18,13 +18,17 @@ class DataOptions:
     Args:
         dataset (str): a dataset name (``graphpfm list`` shows those found): an OGB molecule
             dataset, ``'embedded'`` (RDKit's 5,000 molecules), ``'embedded-tpsa'``,
-            ``'moses'``, a node dataset (``'Cora'``, ``'ogbn-arxiv'``, ...), or a
-            ``.csv``/``.smi(.gz)`` file of SMILES.
+            ``'moses'``, a node dataset (``'Cora'``, ``'ogbn-arxiv'``, ...), a
+            ``.csv``/``.smi(.gz)`` file of SMILES, or a networkx graph file (node-link
+            ``.json(.gz)``, ``.gml``, ``.graphml``).
         root (str, optional): the data root; :obj:`None`: ``$GRAPHPFM_DATA``, else
             ``~/.cache/graphpfm/data``.
         limit (int, optional): only the first ``limit`` molecules of a SMILES corpus.
         featurize_workers (int, optional): processes for SMILES featurisation; :obj:`None`:
             all cores.
+        level (str, optional): a graph file's samples: ``'graph'`` (its graphs) or ``'node'``
+            (the nodes of its one graph); unset: node for a file of one graph whose nodes have
+            float features x, else graph.
         normalize_features (bool): node datasets: row-normalise the node features (PyG's
             ``NormalizeFeatures``, as DGI, GRACE and GraphMAE do on Planetoid); give it to
             pretraining and transfer alike.
@@ -34,6 +38,7 @@ class DataOptions:
     root: str | None = None
     limit: int | None = None
     featurize_workers: int | None = None
+    level: str | None = None
     normalize_features: bool = False
 
 
@@ -98,10 +103,14 @@ def run_group(names: Sequence[str], **defaults: Any) -> Group:
 
 def load(args: argparse.Namespace, name: str | None = None, targets: Sequence[str] = ()) -> Any:
     """The dataset of the data options (``name`` instead of ``--dataset``, if given)."""
-    from ..datasets import load_dataset
+    from ..datasets import GRAPH_FILE_SUFFIXES, is_graph_file, load_dataset
+    level = getattr(args, 'level', None)
+    if level is not None and not is_graph_file(name or args.dataset):
+        raise ConfigError(f"--level is for graph files ({', '.join(GRAPH_FILE_SUFFIXES)}), "
+                          f"not for '{name or args.dataset}'")
     bundle = load_dataset(name or args.dataset, root=args.root, limit=args.limit,
                           num_workers=args.featurize_workers, progress=args.progress,
-                          targets=targets)
+                          targets=targets, level=level)
     return normalize_features(bundle) if getattr(args, 'normalize_features', False) else bundle
 
 

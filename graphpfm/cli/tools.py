@@ -17,8 +17,10 @@ class EmbedOptions:
 
     Args:
         checkpoint (str): a pretrained checkpoint file or shipped pretrained model.
-        input (str): a ``.csv``/``.smi(.gz)`` file of SMILES or a dataset name (a node
-            dataset such as Cora gives one row per node).
+        input (str): a ``.csv``/``.smi(.gz)`` file of SMILES, a networkx graph file
+            (node-link ``.json(.gz)``, ``.gml``, ``.graphml``; ``--level`` says whether its
+            graphs or its nodes are the rows) or a dataset name (a node dataset such as Cora
+            gives one row per node).
         output (str): a ``.npy`` (rows described in a ``.rows.csv`` beside it: index, input
             line, validity, reason), ``.csv`` or ``.parquet`` file (those columns first).
         pool (str): graph readout: ``'mean'``, ``'sum'`` or ``'max'``.
@@ -225,7 +227,7 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
 EMBED = Command('embed', 'embed molecules (or nodes) with a pretrained encoder', embed,
                 lambda _: [Group('embedding', dataclass_options(EmbedOptions)),
                            Group('data', dataclass_options(
-                               DataOptions, ('root', 'limit', 'featurize_workers'))),
+                               DataOptions, ('root', 'limit', 'featurize_workers', 'level'))),
                            run_group(('config', 'device', 'progress', 'verbose'))])
 LEAKAGE = Command('leakage', 'count pretraining molecules that are in downstream valid/test '
                   'splits', leakage,

@@ -27,6 +27,7 @@ from .corpora import (
 )
 from .errors import DatasetNotFoundError
 from .graphs import (
+    GRAPH_FILE_SUFFIXES,
     GraphFormatError,
     collate_graphs,
     from_graphs,
@@ -150,8 +151,8 @@ del _name
 def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None, *,
                  limit: int | None = None, download: bool | None = None,
                  num_workers: int | None = None, progress: bool = True,
-                 targets: Sequence[str] = ()) -> DatasetBundle:
-    r"""Load a dataset by registry name, or a SMILES file by path.
+                 targets: Sequence[str] = (), level: str | None = None) -> DatasetBundle:
+    r"""Load a dataset by registry name, or a SMILES or graph file by path.
 
     Args:
         name (str or Path): a name in :data:`DATASETS` (``'embedded'``, ``'embedded-tpsa'``,
@@ -161,6 +162,8 @@ def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None,
             :class:`~torch_geometric.data.Data`; ``limit`` keeps the subgraph induced by the
             first ``limit`` nodes; ``num_workers`` is ignored); their extra options are
             arguments of :func:`load_ogb_node`, :func:`load_planetoid`, :func:`load_pyg_npz`.
+            A networkx graph file (node-link ``.json(.gz)``, ``.gml``, ``.graphml``; see
+            :func:`read_graphs`) gives :func:`from_graphs`'s bundle of its graphs.
         root (str or Path, optional): the data root (see :func:`graphpfm.paths.data_root`).
             (default: :obj:`None`)
         limit (int, optional): keep only the first ``limit`` molecules (nodes for node-level
@@ -174,6 +177,10 @@ def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None,
             :data:`~graphpfm.datasets.targets.TARGET_KINDS` (computed once and cached; see
             :mod:`graphpfm.datasets.targets`), for graph property prediction objectives.
             (default: none)
+        level (str, optional): a graph file's level: ``'graph'`` (its graphs are the
+            samples) or ``'node'`` (its one graph's nodes are); :obj:`None`: ``'node'`` for a
+            file of one graph whose nodes all have float features ``x``, else ``'graph'``.
+            (default: :obj:`None`)
 
     Raises:
         KeyError: unknown name (the message lists the valid names).
@@ -181,14 +188,27 @@ def load_dataset(name: str | os.PathLike, root: str | os.PathLike | None = None,
     """
     kwargs = dict(limit=limit, download=download, num_workers=num_workers, progress=progress)
     key = str(name)
+    if level is not None and not is_graph_file(key):
+        raise ValueError(f"level '{level}' is an option of graph files "
+                         f"({', '.join(GRAPH_FILE_SUFFIXES)}), not of '{key}'")
     if key in DATASETS:
         bundle = DATASETS.get(key).load(root, **kwargs)
+    elif is_graph_file(key):
+        graphs = read_graphs(key)
+        if limit is not None:
+            graphs = graphs[:limit]
+        if level is None:  # one graph with float node features: a graph of samples
+            single = graphs[0] if len(graphs) == 1 else None
+            level = 'node' if single is not None and all(
+                'x' in a for _, a in single.nodes(data=True)) else 'graph'
+        bundle = from_graphs(graphs, name=Path(key).name.split('.')[0], level=level)
     elif is_smiles_file(key) or Path(key).is_file():
         bundle = load_smiles_corpus(key, root, **kwargs)
     else:
         raise KeyError(f"Unknown dataset '{key}'. Valid options: "
                        f"{', '.join(DATASETS.names())}; or a path to a .csv/.smi file "
-                       '(optionally .gz) with SMILES')
+                       '(optionally .gz) with SMILES, or to a graph file '
+                       f"({', '.join(GRAPH_FILE_SUFFIXES)})")
     if targets:
         bundle = bundle_with_targets(bundle, targets, root, num_workers=num_workers,
                                      progress=progress)
@@ -214,5 +234,5 @@ __all__ = [
     'ogb_node_names', 'ogb_smiles', 'random_split', 'read_smiles_file', 'scaffold_split',
     'NPZ_DATASETS', 'PLANETOID_NAMES', 'TARGET_KINDS', 'attach_targets', 'bundle_with_targets',
     'compute_targets', 'GraphFormatError', 'collate_graphs', 'from_graphs', 'graph_to_data',
-    'is_graph', 'is_graph_file', 'read_graphs',
+    'is_graph', 'is_graph_file', 'read_graphs', 'GRAPH_FILE_SUFFIXES',
 ]
