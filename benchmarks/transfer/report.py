@@ -94,7 +94,7 @@ def compare(out: Path, baseline: Path, arm: str) -> str:
                                      positive=f"{runs['run'].name} did better",
                                      over='datasets')
     differ = differing(protos['baseline'], protos['run'],
-                       ignore=('objectives', 'seeds', 'requested_datasets',
+                       ignore=('objectives', 'seeds', 'datasets', 'requested_datasets',
                                'present_datasets'))
     settings = ', '.join(f"{k}: {protos['baseline'].get(k)} -> {protos['run'].get(k)}"
                          for k in differ) or 'none'
