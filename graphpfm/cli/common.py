@@ -95,6 +95,38 @@ class RunOptions:
     overwrite: bool = False
 
 
+#: encoder options that fix the architecture (a checkpoint's, when one is given)
+ARCHITECTURE = ('encoder', 'num_layers', 'hidden_channels', 'jk', 'in_channels', 'act_last')
+
+
+def fill_architecture(args: argparse.Namespace, checkpoint: str | None, flag: str,
+                      **defaults: Any) -> dict[str, Any]:
+    """Fill the unset encoder options of ``args`` (an encoder group parsed with
+    ``fill=False``): the architecture from ``checkpoint``, if given, where options given on
+    the command line must match it (a :class:`ConfigError` lists those that do not; ``flag``
+    names the checkpoint's option), the rest from ``defaults`` over
+    :class:`EncoderOptions`'s. Returns the checkpoint (``{}`` without one)."""
+    from ..train import load_checkpoint
+    ckpt = load_checkpoint(checkpoint) if checkpoint else {}
+    spec = ckpt.get('encoder', {})
+    found = {'encoder': spec.get('name'), 'act_last': False, **spec.get('kwargs', {})}
+    conflicts = []
+    for f in dataclasses.fields(EncoderOptions):
+        value = getattr(args, f.name)
+        if not checkpoint or f.name not in ARCHITECTURE:
+            setattr(args, f.name, defaults.get(f.name, f.default) if value is None else value)
+        elif value is None:
+            setattr(args, f.name, found.get(f.name))
+        elif value != found.get(f.name, value):
+            conflicts.append(f"--{f.name.replace('_', '-')} {value} (checkpoint: "
+                             f'{found[f.name]!r})')
+    if conflicts:
+        raise ConfigError(f'the architecture comes from the {flag} checkpoint {checkpoint}; '
+                          f"conflicting options: {'; '.join(conflicts)}. Drop them or match the "
+                          'checkpoint')
+    return ckpt
+
+
 def run_group(names: Sequence[str], **defaults: Any) -> Group:
     """The run options ``names`` (and ``quiet`` beside ``verbose``), with new ``defaults``."""
     names = [*names, 'quiet'] if 'verbose' in names and 'quiet' not in names else names

@@ -16,6 +16,7 @@ from .common import (
     RunOptions,
     build_encoder,
     check_width,
+    fill_architecture,
     load,
     run_group,
 )
@@ -55,10 +56,6 @@ class PretrainOptions:
     exclude_splits: Sequence[str] = ('valid', 'test')
     resume: bool = False
     validate_every: int = 0
-
-
-#: encoder options that fix the architecture (an ``--init`` checkpoint's, when given)
-ARCHITECTURE = ('encoder', 'num_layers', 'hidden_channels', 'jk', 'in_channels', 'act_last')
 
 
 def all_objective_options() -> dict[str, dict[str, Option]]:
@@ -123,27 +120,9 @@ def objective_kwargs(args: argparse.Namespace, objective: str) -> dict[str, Any]
 
 
 def _architecture(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Fill the unset encoder options: the architecture from the ``--init`` checkpoint, if
-    given (given options must match it), else the defaults; return the checkpoint's chain of
-    earlier stages."""
-    from ..train import load_checkpoint
-    ckpt = load_checkpoint(args.init) if args.init else {}
-    spec = ckpt.get('encoder', {})
-    found = {'encoder': spec.get('name'), 'act_last': False, **spec.get('kwargs', {})}
-    conflicts = []
-    for f in fields(EncoderOptions):
-        value = getattr(args, f.name)
-        if not args.init or f.name not in ARCHITECTURE:
-            setattr(args, f.name, f.default if value is None else value)
-        elif value is None:
-            setattr(args, f.name, found.get(f.name))
-        elif value != found.get(f.name, value):
-            conflicts.append(f"--{f.name.replace('_', '-')} {value} (checkpoint: "
-                             f'{found[f.name]!r})')
-    if conflicts:
-        raise ConfigError(f'the architecture comes from the --init checkpoint {args.init}; '
-                         f"conflicting options: {'; '.join(conflicts)}. Drop them or match the "
-                         'checkpoint')
+    """Fill the unset encoder options (:func:`fill_architecture`, from the ``--init``
+    checkpoint if given); return the checkpoint's chain of earlier stages."""
+    ckpt = fill_architecture(args, args.init, '--init')
     if not args.init:
         return []
     previous = ckpt.get('objective') or {}

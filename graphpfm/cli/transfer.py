@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ConfigError, DataError
-from .common import DataOptions, EncoderOptions, build_encoder, check_width, load, run_group
+from .common import (
+    DataOptions,
+    EncoderOptions,
+    build_encoder,
+    check_width,
+    fill_architecture,
+    load,
+    run_group,
+)
 from .options import Command, Group, config_from, dataclass_options
 
 log = logging.getLogger('graphpfm')
@@ -35,13 +43,17 @@ class TransferOptions:
     compare_random: bool = False
 
 
+#: the encoder's dropout by default: in fine-tuning (as Hu et al.), in probing
+FINETUNE_DROPOUT, PROBE_DROPOUT = 0.5, 0.0
+
+
 def _groups(config: type, compare: str, dataset: str, dropout: float, out: str,
             rename: dict[str, str] | None = None) -> list[Group]:
     return [Group('data', dataclass_options(DataOptions, dataset=dataset)),
             Group('encoders',
                   dataclass_options(TransferOptions, ('checkpoint', f'compare_{compare}'))),
-            Group('encoder (without --checkpoint)',
-                  dataclass_options(EncoderOptions, dropout=dropout)),
+            Group("encoder (default: the --checkpoint's architecture, if given)",
+                  dataclass_options(EncoderOptions, dropout=dropout), fill=False),
             Group(f'recipe ({config.__name__})',
                   dataclass_options(config, rename=rename, device='auto', progress=None)),
             run_group(('out', 'config', 'verbose'), out=out)]
@@ -92,6 +104,7 @@ def finetune(args: argparse.Namespace) -> dict[str, Any]:
 
     from ..eval import FinetuneConfig, finetune
     from ..utils import resolve_device
+    fill_architecture(args, args.checkpoint, '--checkpoint', dropout=FINETUNE_DROPOUT)
     config = config_from(FinetuneConfig, args, dropout='head_dropout')
     config.device = str(resolve_device(config.device))
     bundle = load(args)
@@ -115,6 +128,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     the results table."""
     from ..eval import ProbeConfig, probe
     from ..utils import resolve_device
+    fill_architecture(args, args.checkpoint, '--checkpoint', dropout=PROBE_DROPOUT)
     config = config_from(ProbeConfig, args)
     config.device = str(resolve_device(config.device))
     bundle = load(args)
@@ -160,13 +174,13 @@ def _compare_random(args: argparse.Namespace, results: dict[str, Any]) -> dict[s
 
 def _finetune_groups(objective: str | None) -> list[Group]:
     from ..eval import FinetuneConfig
-    return _groups(FinetuneConfig, 'scratch', 'ogbg-molbbbp', 0.5, 'runs/finetune',
+    return _groups(FinetuneConfig, 'scratch', 'ogbg-molbbbp', FINETUNE_DROPOUT, 'runs/finetune',
                    {'dropout': 'head_dropout'})
 
 
 def _probe_groups(objective: str | None) -> list[Group]:
     from ..eval import ProbeConfig
-    return _groups(ProbeConfig, 'random', 'Cora', 0.0, 'runs/probe')
+    return _groups(ProbeConfig, 'random', 'Cora', PROBE_DROPOUT, 'runs/probe')
 
 
 FINETUNE = Command('finetune', 'fine-tune or linearly probe on a labelled dataset', finetune,

@@ -259,9 +259,9 @@ def test_piped_run_has_no_bars_and_quiet_has_no_info(corpus, tmp_path):
         assert res.returncode == 0, res.stderr[-2000:]
         return res.stderr
 
-    plain = pretrain()
-    assert 'INFO' in plain and 'it/s' not in plain and '\r' not in plain
+    plain = pretrain()  # a tqdm bar always draws '<percent>%|'
+    assert 'INFO' in plain and '%|' not in plain and '\r' not in plain
     quiet = pretrain('--quiet')
-    assert 'INFO' not in quiet and 'it/s' not in quiet
+    assert 'INFO' not in quiet and '%|' not in quiet
     bars = pretrain('--progress')
-    assert 'it/s' in bars or 's/it' in bars
+    assert '%|' in bars

@@ -81,6 +81,24 @@ def test_init_rejects_conflicting_architecture_and_bad_options(corpus, tmp_path,
         run(['pretrain', '--objective', 'edge_pred+nope'])
 
 
+@pytest.mark.parametrize('command', ['finetune', 'probe'])
+def test_transfer_refuses_architecture_flags_the_checkpoint_overrides(corpus, tmp_path,
+                                                                      command):
+    ckpt = run(['pretrain', '--dataset', str(corpus), '--objective', 'infomax',
+                '--out', str(tmp_path / 'a'), *TINY])
+    base = [command, '--checkpoint', str(ckpt), '--dataset', 'embedded-tpsa', '--limit', '60',
+            '--seeds', '1', '--device', 'cpu', '--no-progress', '--out', str(tmp_path / 'b')]
+    base += ['--epochs', '1'] if command == 'finetune' else []
+    with pytest.raises(SystemExit) as err:
+        run([*base, '--hidden-channels', '64', '--num-layers', '5'])
+    assert err.value.code == 2
+    assert ('conflicting options: --num-layers 5 (checkpoint: 2); --hidden-channels 64 '
+            '(checkpoint: 16)') in str(err.value)
+    # the checkpoint's own values, and options that are not architecture, are accepted
+    payload = run([*base, '--hidden-channels', '16', '--dropout', '0.1'])
+    assert set(payload['results']) == {'pretrained'}
+
+
 def test_leakage_command_prints_the_overlap(corpus, data_root, capsys):
     result = run(['leakage', '--corpus', str(corpus), '--downstream',
                   'ogbg-molbbbp,ogbg-moltox21', '--root', str(data_root), '--no-progress'])
