@@ -54,7 +54,13 @@ def test_config_keys_are_the_option_names(tmp_path):
     cfg.write_text('head_dropout: 0.2\nseeds: 2\nnode-batch-size: full\nmode: linear\n')
     args = parse_args(['finetune', '--config', str(cfg), '--mode', 'full'])
     assert (args.head_dropout, args.seeds, args.node_batch_size) == (0.2, (0, 1), 0)
-    assert args.mode == 'full' and args.dropout == 0.5  # the flag wins; the encoder's default
+    assert args.mode == 'full'  # the flag wins
+    # encoder options are settled by the command (from --checkpoint, else the defaults)
+    from graphpfm.cli.common import fill_architecture
+    from graphpfm.cli.transfer import FINETUNE_DROPOUT
+    assert args.dropout is None
+    fill_architecture(args, None, '--checkpoint', dropout=FINETUNE_DROPOUT)
+    assert (args.dropout, args.num_layers, args.encoder) == (0.5, 5, 'gin')
     cfg.write_text('cs: 1,10\n')
     assert parse_args(['probe', '--config', str(cfg)]).Cs == [1.0, 10.0]
     cfg.write_text('Cs: [0.5]\nstandardize: false\n')
