@@ -20,6 +20,7 @@ from .corpora import (
     embedded_smiles_path,
     embedded_tpsa_path,
     load_embedded,
+    load_embedded_polar,
     load_embedded_tpsa,
     load_moses,
     load_smiles_corpus,
@@ -110,6 +111,8 @@ def _load_ogb(name: str, root=None, *, limit=None, download=None, num_workers=No
 _register(DatasetSpec('embedded', load_embedded,
                       lambda root: _existing(embedded_smiles_path())))
 _register(DatasetSpec('embedded-tpsa', load_embedded_tpsa,
+                      lambda root: _existing(embedded_tpsa_path())))
+_register(DatasetSpec('embedded-polar', load_embedded_polar,
                       lambda root: _existing(embedded_tpsa_path())))
 _register(DatasetSpec('moses', load_moses, lambda root: _existing(moses_path(root))))
 def _load_ogb_node(name: str, root=None, *, limit=None, download=None, num_workers=None,

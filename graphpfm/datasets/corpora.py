@@ -111,6 +111,30 @@ def load_embedded_tpsa(root: str | os.PathLike | None = None, *, limit: int | No
                              task_type='regression', split_idx=split_idx)
 
 
+#: TPSA (square angstroms) above which ``'embedded-polar'`` labels a molecule polar: the usual
+#: ceiling for molecules meant to cross the blood-brain barrier (Hitchcock and Pennington,
+#: J. Med. Chem. 2006)
+POLAR_TPSA = 90.0
+
+
+def load_embedded_polar(root: str | os.PathLike | None = None, *, limit: int | None = None,
+                        num_workers: int | None = None, progress: bool = True,
+                        **_: Any) -> DatasetBundle:
+    r"""RDKit's NCI molecules labelled 1 where their TPSA exceeds :data:`POLAR_TPSA` (too
+    polar, by the rule of thumb, to cross the blood-brain barrier), else 0: binary
+    classification, 1 task, the scaffold split of ``'embedded-tpsa'``, metric ``'rocauc'``.
+    A classification task that needs nothing but RDKit.
+    """
+    import copy
+    tpsa = load_embedded_tpsa(root, limit=limit, num_workers=num_workers, progress=progress)
+    store = copy.copy(tpsa.dataset)  # the same graphs, new labels
+    store.graph_attrs, store.meta = dict(store.graph_attrs), dict(store.meta)
+    store.y = (tpsa.dataset.y > POLAR_TPSA).float()
+    store.meta['label'] = f'tpsa > {POLAR_TPSA:g}'
+    return bundle_from_store(store, [], 'embedded-polar', split='scaffold',
+                             task_type='binary classification', split_idx=tpsa.split_idx)
+
+
 def load_moses(root: str | os.PathLike | None = None, *, limit: int | None = None,
                num_workers: int | None = None, progress: bool = True,
                **_: Any) -> DatasetBundle:

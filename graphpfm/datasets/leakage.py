@@ -138,7 +138,8 @@ def downstream_smiles(name: str, root: str | os.PathLike | None = None,
 def dataset_smiles(name: str | os.PathLike, root: str | os.PathLike | None = None,
                    limit: int | None = None) -> list[str]:
     r"""The SMILES of a dataset in input order, without featurising it: an OGB molecule dataset
-    (``mapping/mol.csv.gz``), ``'embedded'``, ``'embedded-tpsa'``, ``'moses'`` or a SMILES file.
+    (``mapping/mol.csv.gz``), ``'embedded'``, ``'embedded-tpsa'``, ``'embedded-polar'``,
+    ``'moses'`` or a SMILES file.
     Only the first ``limit`` records when given."""
     from . import DATASETS
     from .corpora import embedded_smiles_path, embedded_tpsa_path, moses_path, read_tpsa_file
@@ -149,7 +150,7 @@ def dataset_smiles(name: str | os.PathLike, root: str | os.PathLike | None = Non
     if key in ogb_mol_names():
         smiles = ogb_smiles(key, root)
         return smiles[:limit] if limit is not None else smiles
-    if key == 'embedded-tpsa':
+    if key in ('embedded-tpsa', 'embedded-polar'):
         smiles = read_tpsa_file(embedded_tpsa_path())[0]
         return smiles[:limit] if limit is not None else smiles
     paths = {'embedded': embedded_smiles_path(), 'moses': moses_path(root)}
@@ -180,7 +181,7 @@ def bundle_smiles(bundle: DatasetBundle, root: str | os.PathLike | None = None) 
     from .ogb_graph import ogb_mol_names
 
     meta = bundle.meta
-    if bundle.name in ogb_mol_names() or bundle.name == 'embedded-tpsa':
+    if bundle.name in ogb_mol_names() or bundle.name in ('embedded-tpsa', 'embedded-polar'):
         source = bundle.name
     else:
         source = meta.get('source')

@@ -14,6 +14,9 @@ import math
 import multiprocessing
 import os
 import shutil
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -37,6 +40,11 @@ MAX_INVALID_EXAMPLES = 20
 MAX_SMILES_LENGTH = 2000
 #: molecules with more heavy atoms than this are invalid records
 MAX_ATOMS = 1000
+#: seconds one molecule may take to featurise before it is an invalid record
+MAX_SECONDS = 10.0
+#: seconds past :data:`MAX_SECONDS` (or the budget given) after which a worker process still
+#: inside one molecule is killed and replaced
+KILL_GRACE_S = 1.0
 SMILES_SUFFIXES = ('.csv', '.csv.gz', '.smi', '.smi.gz')
 SPLITS = ('scaffold', 'random')
 EVAL_METRICS = {'binary classification': 'rocauc', 'regression': 'rmse',
@@ -63,9 +71,12 @@ def _text_problem(smiles: Any, max_length: int = MAX_SMILES_LENGTH) -> str | Non
         return f'not a string ({type(smiles).__name__})'
     if not smiles.strip():
         return 'empty record'
-    if any('\ud800' <= c <= '\udfff' for c in smiles):
-        return 'not valid UTF-8 text (undecodable bytes or a lone surrogate)'
-    if any(c.isspace() for c in smiles):
+    if not smiles.isascii():  # (checks at C speed: a string may be megabytes long)
+        try:
+            smiles.encode('utf-8')
+        except UnicodeEncodeError:
+            return 'not valid UTF-8 text (undecodable bytes or a lone surrogate)'
+    if smiles.split() != [smiles]:
         return 'whitespace inside the SMILES'
     if len(smiles) > max_length:
         return f'SMILES of {len(smiles)} characters, more than the limit of {max_length}'
@@ -170,7 +181,9 @@ def map_in_parts(fn: Callable[[list[Any]], Any], items: Sequence[Any], *,
                  parts_dir: str | os.PathLike | None = None, part_size: int = PART_SIZE,
                  save: Callable[[Path, Any, int], None] | None = None,
                  load: Callable[[Path | None, int], Any] | None = None,
-                 progress: bool = True, desc: str = 'featurising', unit: str = 'mol'
+                 progress: bool = True, desc: str = 'featurising', unit: str = 'mol',
+                 item_timeout: float | None = None,
+                 on_lost: Callable[[Any, int | None], Any] | None = None
                  ) -> tuple[list[int], list[Any]]:
     r"""Apply ``fn`` to chunks of ``items`` in a process pool, part by part, resumably.
 
@@ -180,8 +193,17 @@ def map_in_parts(fn: Callable[[list[Any]], Any], items: Sequence[Any], *,
     result. With ``parts_dir``, ``save(path, result, count)`` stores each finished part and
     ``load(path, count)`` (returning :obj:`None` when it must be computed) reuses the parts of
     an interrupted run. Returns the parts' start positions and their results.
+
+    Worker processes are :class:`~graphpfm.datasets.workers.ChunkWorkers`: with
+    ``item_timeout``, a worker that stays longer on one item (as ``fn`` reports with
+    :func:`~graphpfm.datasets.workers.item_started`) is killed; the result of that item, or
+    of an item whose worker died, is ``on_lost(item, exit_code)`` (see
+    :meth:`~graphpfm.datasets.workers.ChunkWorkers.run`), and the rest of its chunk is run
+    again.
     """
     from tqdm.auto import tqdm
+
+    from .workers import ChunkWorkers
 
     items = list(items)
     n = len(items)
@@ -195,7 +217,7 @@ def map_in_parts(fn: Callable[[list[Any]], Any], items: Sequence[Any], *,
     starts = list(range(0, n, part_size))
     workers = min(workers, math.ceil(n / chunk_size)) if n else 0
     results = []
-    pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
+    pool = ChunkWorkers(workers, multiprocessing.get_context()) if workers > 1 else None
     try:
         with tqdm(total=n, unit=unit, desc=desc, disable=not progress) as bar:
             for start in starts:
@@ -204,13 +226,16 @@ def map_in_parts(fn: Callable[[list[Any]], Any], items: Sequence[Any], *,
                 res = load(path, len(part)) if (load is not None and path is not None) else None
                 if res is None:
                     cstarts = list(range(0, len(part), chunk_size))
-                    chunks = [part[c:c + chunk_size] for c in cstarts]
-                    done = []
-                    it = map(fn, chunks) if pool is None else pool.imap(fn, chunks)
-                    for r, chunk in zip(it, chunks):
-                        done.append(r)
-                        bar.update(len(chunk))
-                    res = merge(done, cstarts)
+                    chunks = [(c, part[c:c + chunk_size]) for c in cstarts]
+                    if pool is None:
+                        done = []
+                        for c, chunk in chunks:
+                            done.append((c, fn(chunk)))
+                            bar.update(len(chunk))
+                    else:
+                        done = pool.run(fn, chunks, item_timeout=item_timeout, on_lost=on_lost,
+                                        on_done=bar.update)
+                    res = merge([r for _, r in done], [c for c, _ in done])
                     if path is not None and save is not None:
                         save(path, res, len(part))
                 else:
@@ -218,51 +243,149 @@ def map_in_parts(fn: Callable[[list[Any]], Any], items: Sequence[Any], *,
                 results.append(res)
     finally:
         if pool is not None:
-            pool.terminate()
+            pool.close()
     return starts, results
 
 
+class _Overrun(BaseException):
+    """Raised by the SIGALRM handler when a molecule exceeds its time budget (a
+    :class:`BaseException`, so that no ``except Exception`` on the way swallows it)."""
+
+
+def _alarm_usable() -> bool:
+    """Whether SIGALRM can interrupt work here: a platform with ``setitimer``, the main
+    thread, and the real-time interval timer not in use by someone else."""
+    return (hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread()
+            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+
+
+class _Alarm:
+    """Runs calls under a time budget: :meth:`call` raises :class:`_Overrun` once ``seconds``
+    have passed, at the next moment Python code runs (SIGALRM; inactive where
+    :func:`_alarm_usable` is false or ``seconds`` is :obj:`None`)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.active = False
+        self.armed = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Alarm:
+        if self.seconds is not None and _alarm_usable():
+            self._previous = signal.signal(signal.SIGALRM, self._handler)
+            self.active = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.active:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+            self.active = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.armed:  # a late signal, after the call returned, is ignored
+            self.armed = False
+            raise _Overrun
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if not self.active:
+            return fn(*args)
+        try:
+            self.armed = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            return fn(*args)
+        finally:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _smiles_to_graph(smiles: str) -> dict[str, Any] | None:
+    """:func:`ogb.utils.smiles2graph` of one SMILES, or :obj:`None` when RDKit rejects it."""
+    from ogb.utils import smiles2graph
+    try:
+        return smiles2graph(smiles)
+    except Exception:  # RDKit returned None (smiles2graph then fails on it)
+        return None
+
+
+def _featurize_one(smiles: Any, max_length: int, max_atoms: int) -> dict[str, Any] | str:
+    """The graph of one molecule, or the reason it is invalid."""
+    problem = _text_problem(smiles, max_length)
+    if problem is not None:
+        return problem
+    g = _smiles_to_graph(smiles)
+    if g is not None and g['num_nodes'] > max_atoms:
+        return f"{g['num_nodes']} atoms, more than the limit of {max_atoms}"
+    if g is None or g['num_nodes'] == 0:
+        return _invalid_reason(smiles)
+    return g
+
+
+def _over_budget(seconds: float) -> str:
+    return f'featurisation took longer than the budget of {seconds:g} s'
+
+
+def _chunk_result(graphs: list[dict[str, Any]], kept: list[int],
+                  invalid: list[tuple[int, str]]) -> dict[str, Any]:
+    n_atom, n_bond = _feature_widths()
+    return {
+        'x': (np.concatenate([g['node_feat'] for g in graphs], 0) if graphs
+              else np.zeros((0, n_atom), np.int64)),
+        'edge_index': (np.concatenate([g['edge_index'] for g in graphs], 1) if graphs
+                       else np.zeros((2, 0), np.int64)),
+        'edge_attr': (np.concatenate([g['edge_feat'] for g in graphs], 0) if graphs
+                      else np.zeros((0, n_bond), np.int64)),
+        'num_nodes': np.asarray([g['num_nodes'] for g in graphs], np.int64),
+        'num_edges': np.asarray([g['edge_index'].shape[1] for g in graphs], np.int64),
+        'kept': np.asarray(kept, np.int64), 'invalid': invalid,
+    }
+
+
 def _featurize_chunk(smiles: Sequence[Any], max_length: int = MAX_SMILES_LENGTH,
-                     max_atoms: int = MAX_ATOMS) -> dict[str, Any]:
+                     max_atoms: int = MAX_ATOMS, max_seconds: float | None = MAX_SECONDS
+                     ) -> dict[str, Any]:
     """Featurise a chunk with :func:`ogb.utils.smiles2graph` (runs in worker processes).
 
     Returns concatenated numpy arrays for the valid molecules and ``(position, reason)`` pairs
-    for the invalid ones (positions are local to the chunk).
+    for the invalid ones (positions are local to the chunk). A molecule that takes longer
+    than ``max_seconds`` is invalid: interrupted by SIGALRM where it can be, else judged when
+    it returns (see :func:`featurize_smiles`).
     """
-    from ogb.utils import smiles2graph
     from rdkit.rdBase import BlockLogs
 
+    from .workers import item_finished, item_started
+
     _block = BlockLogs()  # noqa: F841  (keeps RDKit quiet while alive)
-    n_atom, n_bond = _feature_widths()
-    xs, eis, eas, nn, ne, kept, invalid = [], [], [], [], [], [], []
-    for i, s in enumerate(smiles):
-        problem = _text_problem(s, max_length)
-        if problem is not None:
-            invalid.append((i, problem))
-            continue
-        try:
-            g = smiles2graph(s)
-        except Exception:  # RDKit returned None (smiles2graph then fails on it)
-            g = None
-        if g is not None and g['num_nodes'] > max_atoms:
-            invalid.append((i, f"{g['num_nodes']} atoms, more than the limit of {max_atoms}"))
-            continue
-        if g is None or g['num_nodes'] == 0:
-            invalid.append((i, _invalid_reason(s)))
-            continue
-        xs.append(g['node_feat'])
-        eis.append(g['edge_index'])
-        eas.append(g['edge_feat'])
-        nn.append(g['num_nodes'])
-        ne.append(g['edge_index'].shape[1])
-        kept.append(i)
-    return {
-        'x': np.concatenate(xs, 0) if xs else np.zeros((0, n_atom), np.int64),
-        'edge_index': np.concatenate(eis, 1) if eis else np.zeros((2, 0), np.int64),
-        'edge_attr': np.concatenate(eas, 0) if eas else np.zeros((0, n_bond), np.int64),
-        'num_nodes': np.asarray(nn, np.int64), 'num_edges': np.asarray(ne, np.int64),
-        'kept': np.asarray(kept, np.int64), 'invalid': invalid,
-    }
+    graphs, kept, invalid = [], [], []
+    with _Alarm(max_seconds) as alarm:
+        for i, s in enumerate(smiles):
+            item_started(i)
+            start = time.perf_counter()
+            try:
+                verdict = alarm.call(_featurize_one, s, max_length, max_atoms)
+            except _Overrun:
+                verdict = _over_budget(max_seconds)
+            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                verdict = _over_budget(max_seconds)
+            item_finished()
+            if isinstance(verdict, str):
+                invalid.append((i, verdict))
+            else:
+                graphs.append(verdict)
+                kept.append(i)
+    return _chunk_result(graphs, kept, invalid)
+
+
+def _lost_molecule(smiles: Any, exit_code: int | None, max_seconds: float | None
+                   ) -> dict[str, Any]:
+    """The result of a one-molecule chunk whose worker was killed over the budget
+    (``exit_code`` :obj:`None`) or died on it."""
+    if exit_code is None:
+        reason = _over_budget(max_seconds) if max_seconds is not None else 'over time limit'
+    else:
+        reason = f'featurisation crashed its worker process (exit code {exit_code})'
+    return _chunk_result([], [], [(0, reason)])
 
 
 def _resolve_workers(num_workers: int | None) -> int:
@@ -279,7 +402,8 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
                      line_numbers: Sequence[int] | None = None,
                      parts_dir: str | os.PathLike | None = None,
                      part_size: int = PART_SIZE, max_smiles_length: int = MAX_SMILES_LENGTH,
-                     max_atoms: int = MAX_ATOMS) -> GraphStore:
+                     max_atoms: int = MAX_ATOMS, max_seconds: float | None = MAX_SECONDS
+                     ) -> GraphStore:
     r"""Featurise SMILES exactly as :func:`ogb.utils.smiles2graph` into a
     :class:`~graphpfm.data.GraphStore`, in parallel over chunks.
 
@@ -310,12 +434,29 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
             huge string can stall a worker). (default: :data:`MAX_SMILES_LENGTH`)
         max_atoms (int): molecules with more heavy atoms are invalid records.
             (default: :data:`MAX_ATOMS`)
+        max_seconds (float, optional): time budget of one molecule in seconds: a molecule
+            whose featurisation takes longer is an invalid record and featurisation goes on
+            with the next; :obj:`None` sets no budget. (default: :data:`MAX_SECONDS`)
 
     Every input gets a verdict: a record that is not a string, empty, not valid text, holds
     whitespace, exceeds a limit or that RDKit rejects is invalid, with its reason
     (``store.invalid``: ``(position, reason)`` pairs; the first 20 also in ``meta``).
+
+    What the time budget bounds: in worker processes, the wall time of every molecule. SIGALRM
+    stops a molecule at the budget as soon as RDKit returns to Python; a worker still inside
+    one RDKit call :data:`KILL_GRACE_S` seconds later is killed and replaced, and the rest of
+    its chunk is featurised again (a worker that crashes on a molecule is handled the same
+    way: that molecule is an invalid record). In this process (``num_workers`` 0 or 1) only
+    SIGALRM can interrupt, so a single RDKit call that never returns is not bounded; where
+    SIGALRM is unavailable (not the main thread, Windows, or the interval timer already in
+    use) nothing interrupts a molecule, but one that took longer than the budget is still an
+    invalid record. Use workers where a hard bound matters.
     """
     import functools
+    if max_seconds is not None and not max_seconds > 0:
+        from ..errors import ConfigError
+        raise ConfigError(f'max_seconds must be a positive number of seconds or None, got '
+                          f'{max_seconds}')
     smiles = list(smiles)
     n = len(smiles)
     y = None
@@ -327,11 +468,14 @@ def featurize_smiles(smiles: Sequence[str], labels: Any = None, *,
             raise ValueError(f'labels must have shape [{n}] or [{n}, num_tasks], got '
                              f'{tuple(y.shape)}')
     starts, results = map_in_parts(
-        functools.partial(_featurize_chunk, max_length=max_smiles_length, max_atoms=max_atoms),
+        functools.partial(_featurize_chunk, max_length=max_smiles_length, max_atoms=max_atoms,
+                          max_seconds=max_seconds),
         smiles, merge=lambda done, cs: _compact_part(_merge_chunks(done, cs)),
         num_workers=num_workers, chunk_size=chunk_size, parts_dir=parts_dir,
         part_size=part_size, save=_save_graph_part, load=_load_graph_part, progress=progress,
-        desc='featurising SMILES')
+        desc='featurising SMILES',
+        item_timeout=None if max_seconds is None else max_seconds + KILL_GRACE_S,
+        on_lost=functools.partial(_lost_molecule, max_seconds=max_seconds))
 
     n_atom, n_bond = _feature_widths()
 
@@ -383,14 +527,17 @@ def is_smiles_file(name: str | os.PathLike) -> bool:
     return str(name).lower().endswith(SMILES_SUFFIXES)
 
 
-def _text_lines(path: Path, suffix: str) -> Iterator[str]:
-    """The file's lines as text, line endings removed; bytes that are not UTF-8 become lone
-    surrogates (such a record is reported invalid, never fatal)."""
+def _text_lines(path: Path, suffix: str, keep_ends: bool = False) -> Iterator[str]:
+    """The file's lines (split at ``\\n``) as text, line endings removed unless
+    ``keep_ends``; bytes that are not UTF-8 become lone surrogates (such a record is reported
+    invalid, never fatal)."""
     opener = gzip.open if suffix.endswith('.gz') else open
     try:
         with opener(path, 'rb') as f:
             for i, raw in enumerate(f):
-                line = raw.decode('utf-8', errors='surrogateescape').rstrip('\r\n')
+                line = raw.decode('utf-8', errors='surrogateescape')
+                if not keep_ends:
+                    line = line.rstrip('\r\n')
                 yield line.lstrip('\ufeff') if i == 0 else line
     except (OSError, EOFError) as err:  # e.g. a .gz that is not gzip, or is cut short
         from ..errors import DataError
@@ -407,7 +554,9 @@ def read_smiles_file(path: str | os.PathLike, limit: int | None = None
     * ``.csv``: the first line is the header, which must have a column named ``smiles`` (any
       case); every later line is a record (a blank line is an empty record, but blank lines
       at the end of the file are not records; a record without that column's field gives an
-      empty SMILES; quoted fields follow the CSV rules).
+      empty SMILES; quoted fields follow the CSV rules and keep their line breaks; a line
+      the csv module cannot parse, such as one with a carriage return inside an unquoted
+      field, is one record of its text).
     * ``.smi``: one record per line, ``SMILES`` optionally followed by a space or tab and a
       name; lines starting with ``#`` are comments (not records); a first record ``smiles``
       is a header; a blank line is an empty record (but not at the end of the file).
@@ -416,8 +565,6 @@ def read_smiles_file(path: str | os.PathLike, limit: int | None = None
     and found invalid by the featurisation, with their reason. Only the first ``limit``
     records are read.
     """
-    import csv
-
     path = Path(path)
     suffix = _suffix(path)
     if limit is not None and limit < 1:
@@ -425,16 +572,7 @@ def read_smiles_file(path: str | os.PathLike, limit: int | None = None
     smiles: list[str] = []
     lines: list[int] = []
     if suffix.startswith('.csv'):
-        rows = csv.reader(_text_lines(path, suffix))  # rows.line_num: lines read so far
-        header = next(rows, None)
-        columns = [str(c).strip().lower() for c in (header or [])]
-        if 'smiles' not in columns:
-            raise ValueError(f"{path} has no 'smiles' column; columns: "
-                             f"{', '.join(header or []) or 'none (empty file)'}")
-        col = columns.index('smiles')
-        records: Iterator[tuple[str, int, bool]] = (
-            (row[col] if col < len(row) else '', rows.line_num, not any(f.strip() for f in row))
-            for row in rows)
+        records: Iterator[tuple[str, int, bool]] = _csv_records(path, suffix)
     else:
         records = _smi_records(_text_lines(path, suffix))
     blanks: list[tuple[str, int]] = []  # blank lines count only when a record follows them
@@ -450,6 +588,43 @@ def read_smiles_file(path: str | os.PathLike, limit: int | None = None
             del smiles[limit:], lines[limit:]
             break
     return smiles, np.asarray(lines, dtype=np.int64)
+
+
+def _csv_records(path: Path, suffix: str) -> Iterator[tuple[str, int, bool]]:
+    """``(SMILES, line number, blank line)`` of each record of a ``.csv`` file. A line the
+    csv module cannot parse (a carriage return inside an unquoted field, a field longer than
+    ``csv.field_size_limit()``) is one record: its text, found invalid by the featurisation."""
+    import csv
+
+    last = ['']
+
+    def remember(lines: Iterator[str]) -> Iterator[str]:
+        for line in lines:
+            last[0] = line
+            yield line
+    # line endings kept: a quoted field keeps its line breaks (rows.line_num: lines read)
+    rows = csv.reader(remember(_text_lines(path, suffix, keep_ends=True)))
+    try:
+        header = next(rows, None)
+    except csv.Error as err:
+        from ..errors import DataError
+        raise DataError(f'cannot read the header of {path}: {err}') from None
+    columns = [str(c).strip().lower() for c in (header or [])]
+    if 'smiles' not in columns:
+        raise ValueError(f"{path} has no 'smiles' column; columns: "
+                         f"{', '.join(header or []) or 'none (empty file)'}")
+    col = columns.index('smiles')
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error:
+            text = last[0].rstrip('\r\n')
+            yield text, rows.line_num, not text.strip()
+            continue
+        yield (row[col] if col < len(row) else '', rows.line_num,
+               not any(f.strip() for f in row))
 
 
 def _smi_records(text_lines: Iterator[str]) -> Iterator[tuple[str, int, bool]]:
@@ -469,11 +644,13 @@ def _smi_records(text_lines: Iterator[str]) -> Iterator[tuple[str, int, bool]]:
 
 
 def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
-                     num_workers: int | None = None, progress: bool = True) -> GraphStore:
+                     num_workers: int | None = None, progress: bool = True,
+                     max_seconds: float | None = MAX_SECONDS) -> GraphStore:
     r"""Featurise a SMILES file (see :func:`read_smiles_file`) once and cache the result.
 
     The cache lives under ``cache_dir('smiles')``, keyed by the file's absolute path, size
-    and modification time, ``limit`` and the featuriser version, and is loaded with
+    and modification time, ``limit``, the featuriser version and ``max_seconds`` when it is
+    not the default, and is loaded with
     ``weights_only=True``. ``store.source_index`` maps graphs back to record positions;
     ``store.meta['from_cache']`` says whether the cache was used.
 
@@ -483,6 +660,8 @@ def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
             :obj:`None`)
         num_workers (int, optional): as in :func:`featurize_smiles`. (default: :obj:`None`)
         progress (bool, optional): show a progress bar. (default: :obj:`True`)
+        max_seconds (float, optional): time budget of one molecule, as in
+            :func:`featurize_smiles`. (default: :data:`MAX_SECONDS`)
     """
     path = Path(path)
     if not path.is_file():
@@ -490,6 +669,8 @@ def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
         raise DatasetNotFoundError(f'SMILES file {path} not found')
     _suffix(path)
     key = {'file': file_fingerprint(path), 'limit': limit, 'featurizer': featurizer_info()}
+    if max_seconds != MAX_SECONDS:  # the default keeps the key (and caches) of earlier runs
+        key['max_seconds'] = max_seconds
     cpath = cache_file('smiles', path.name, key)
     cached = load_cached(cpath)
     if cached is not None:
@@ -502,7 +683,8 @@ def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
     # parts beside the cache make an interrupted featurisation resumable (same key, same dir)
     parts = cpath.with_name(cpath.stem + '.parts')
     store = featurize_smiles(smiles, num_workers=num_workers, progress=progress,
-                             source=str(path.resolve()), line_numbers=lines, parts_dir=parts)
+                             source=str(path.resolve()), line_numbers=lines, parts_dir=parts,
+                             max_seconds=max_seconds)
     store.meta.update({'limit': limit, 'cache_path': str(cpath)})
     save_cached(cpath, store, source_index=store.source_index)
     shutil.rmtree(parts, ignore_errors=True)

@@ -51,6 +51,21 @@ def test_embedded_tpsa_labels_aligned(fresh_cache: Path) -> None:
     assert all(torch.equal(b.split_idx[k], again.split_idx[k]) for k in b.split_idx)
 
 
+def test_embedded_polar_thresholds_the_tpsa_labels_on_the_same_split(fresh_cache: Path
+                                                                     ) -> None:
+    from graphpfm.datasets import bundle_smiles
+    from graphpfm.datasets.corpora import POLAR_TPSA
+    tpsa = load_dataset('embedded-tpsa', num_workers=0, progress=False, limit=400)
+    polar = load_dataset('embedded-polar', progress=False, limit=400)
+    assert (polar.task_type, polar.num_tasks, polar.eval_metric) == (
+        'binary classification', 1, 'rocauc')
+    t, y = tpsa.dataset.y.view(-1), polar.dataset.y.view(-1)
+    assert torch.equal(y, (t > POLAR_TPSA).float()) and 0 < y.sum() < len(y)
+    assert tpsa.dataset.y.view(-1).max() > 1  # the TPSA bundle keeps its own labels
+    assert all(torch.equal(tpsa.split_idx[k], polar.split_idx[k]) for k in tpsa.split_idx)
+    assert bundle_smiles(polar) == bundle_smiles(tpsa)
+
+
 @pytest.mark.data
 def test_moses_limit(data_root: Path, fresh_cache: Path) -> None:
     b = load_dataset('moses', data_root, limit=300, num_workers=0, progress=False)
