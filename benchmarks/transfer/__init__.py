@@ -66,10 +66,11 @@ from .protocol import (
     graph_objectives,
     resolve_objectives,
 )
-from .report import compare, report, skipped_tasks_table, timed_runs, timing
+from .report import compare, report, skipped_tasks_table, summary, timed_runs, timing
 
 __all__ = ['ALL_OBJECTIVES', 'COSTS', 'MOLECULE_BENCHMARK', 'MOLECULE_SIZES', 'PROFILES',
            'SCRATCH', 'SUPERVISED_GRAPHS', 'Protocol', 'compare', 'corpus_overlap', 'estimate',
            'figure', 'format_estimate', 'graph_objectives', 'loss_curves', 'loss_figure', 'main',
            'makespan', 'plan', 'pretrain_rate', 'protocol_hash', 'report', 'resolve_objectives',
-           'resolve_protocol', 'skipped_tasks_table', 'timed_runs', 'timing', 'train_sizes']
+           'resolve_protocol', 'skipped_tasks_table', 'summary', 'timed_runs', 'timing',
+           'train_sizes']

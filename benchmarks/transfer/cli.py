@@ -29,7 +29,7 @@ from .protocol import (
     graph_objectives,
     is_given_checkpoint,
 )
-from .report import compare, report, timing
+from .report import compare, report, summary, timing
 
 log = logging.getLogger('benchmarks.transfer')
 
@@ -224,7 +224,8 @@ def report_command(args: argparse.Namespace) -> int:
     """Print (and optionally write into the README) the tables, timing and figures."""
     out = Path(args.out)
     arms = args.arms.split(',') if args.arms else None
-    text = report(out, partial=args.partial, arms=arms)
+    text = summary(out, arms) if args.summary else report(out, partial=args.partial,
+                                                           arms=arms)
     if args.timing:
         root = args.root or os.environ.get('GRAPHPFM_DATA')
         text += '\n\n' + timing(out, jobs=args.jobs, root=root)
@@ -288,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true', help='show incomplete cells')
+    q.add_argument('--summary', action='store_true',
+                   help='one line per arm: average score, average paired difference to '
+                   'scratch with its interval, datasets better / worse')
     q.add_argument('--arms', default=None,
                    help="comma list: only these arms in the table and figure (e.g. 'scratch,"
                    "attr_masking'); default: every arm of the run")

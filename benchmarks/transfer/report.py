@@ -56,6 +56,47 @@ def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) 
     return '\n\n'.join(lines)
 
 
+def summary(out: Path, arms: Sequence[str] | None = None) -> str:
+    """One line per pretrained arm: its average score over the datasets, its paired
+    difference to ``scratch`` averaged over the datasets (per seed, then the 95% interval over
+    seeds, as the last column of :func:`report`'s second table) and the datasets whose own
+    interval lies above or below 0. Every record must be present."""
+    from ..harness.report import difference_cell, paired_difference
+    out = Path(out)
+    proto = json.loads((out / 'protocol.json').read_text())
+    datasets, seeds = proto['present_datasets'], proto['seeds']
+    arms = select_arms(proto, arms)
+    records = read_records(out / 'records.jsonl')
+    scores = scores_by_cell(records)
+    missing = missing_cells(scores, arms, datasets, seeds)
+    if missing:
+        raise SystemExit(f'error: {len(missing)} records missing in {out}; `report --partial` '
+                         'shows what there is')
+    sign = {r['dataset']: 1.0 if r.get('higher_is_better', True) else -1.0 for r in records}
+    base = {d: scores[(SCRATCH, d)] for d in datasets}
+    lines = [f'| arm | average score | vs scratch, average over {len(datasets)} datasets | '
+             'datasets better / worse |', '|---|---|---|---|']
+    for arm in arms:
+        mean = 100 * sum(sum(scores[(arm, d)].values()) / len(seeds) for d in datasets) \
+            / len(datasets)
+        if arm == SCRATCH:
+            lines.append(f'| {arm} | {mean:.1f} | | |')
+            continue
+        per_seed, better, worse = [], [], []
+        for d in datasets:
+            a = [sign[d] * scores[(arm, d)][s] for s in seeds]
+            b = [sign[d] * base[d][s] for s in seeds]
+            _, lo, hi, _ = paired_difference(a, b)
+            better += [d] if lo > 0 else []
+            worse += [d] if hi < 0 else []
+            per_seed.append([x - y for x, y in zip(a, b)])
+        avg = [sum(col) / len(datasets) for col in zip(*per_seed)]
+        cell = difference_cell(*paired_difference(avg, [0.0] * len(avg)), len(seeds))
+        short = lambda names: ', '.join(n.replace('ogbg-mol', '') for n in names) or '-'  # noqa: E731
+        lines.append(f'| {arm} | {mean:.1f} | {cell} | {short(better)} / {short(worse)} |')
+    return '\n'.join(lines)
+
+
 def compare(out: Path, baseline: Path, arm: str) -> str:
     """Markdown tables of ``arm`` in run ``out`` against the same arm in run ``baseline`` (two
     runs whose protocols differ in one setting, e.g. ``pretrain_amp``): mean ± std of each, then

@@ -563,3 +563,26 @@ def test_compare_pairs_one_arm_across_two_runs(transfer, tmp_path):
                          'pretrain_amp: None -> bf16.')
     with pytest.raises(SystemExit, match='arm graphmae is not in'):
         transfer.compare(a, b, 'graphmae')
+
+
+def test_summary_gives_each_arm_its_average_and_paired_difference(transfer, tmp_path):
+    bbbp, esol = 'ogbg-molbbbp', 'ogbg-molesol'
+    scores = {('scratch', bbbp): (0.60, 0.62, 0.64), ('scratch', esol): (1.20, 1.10, 1.30),
+              ('attr_masking', bbbp): (0.70, 0.71, 0.75),
+              ('attr_masking', esol): (1.00, 0.95, 1.05),
+              ('graphcl', bbbp): (0.65, 0.60, 0.64), ('graphcl', esol): (1.35, 1.20, 1.45)}
+    recs = [(arm, d, s, v) for (arm, d), vals in scores.items() for s, v in enumerate(vals)]
+    _write_run(tmp_path, recs, seeds=(0, 1, 2), objectives=('attr_masking', 'graphcl'),
+               datasets=(bbbp, esol), rmse=(esol,))
+    table = transfer.summary(tmp_path).splitlines()
+    assert table[0] == ('| arm | average score | vs scratch, average over 2 datasets | '
+                        'datasets better / worse |')
+    # averages of the dataset means, in points: scratch (62 + 120) / 2; the paired averages
+    # are the last column of report()'s second table (hand-checked there)
+    assert table[2] == '| scratch | 91.0 | | |'
+    assert table[3] == '| attr_masking | 86.0 | **+15.0 [+7.5, +22.5]** | bbbp, esol / - |'
+    assert table[4] == '| graphcl | 98.2 | **-6.2 [-9.3, -3.0]** | - / esol |'
+    with pytest.raises(SystemExit, match='records missing'):
+        _write_run(tmp_path, recs[:-1], seeds=(0, 1, 2), objectives=('attr_masking', 'graphcl'),
+                   datasets=(bbbp, esol), rmse=(esol,))
+        transfer.summary(tmp_path)
