@@ -34,7 +34,7 @@ from .datasets.graphs import (
 )
 from .datasets.graphs import is_graph as _is_graph
 from .nn.heads import POOLS
-from .pretrained import available_pretrained, resolve_checkpoint
+from .pretrained import default_pretrained, resolve_checkpoint
 from .tasks import embed_graphs, embed_nodes
 from .train import load_encoder
 from .utils import resolve_device
@@ -145,16 +145,7 @@ class GraphEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _checkpoint_file(self) -> Path:
         if self.checkpoint is not None:
             return resolve_checkpoint(self.checkpoint)
-        shipped = available_pretrained()
-        if len(shipped) == 1:
-            return next(iter(shipped.values()))
-        if not shipped:
-            raise ValueError('no pretrained model ships with this graphpfm '
-                             '(graphpfm.pretrained.available_pretrained() is empty): pass '
-                             'checkpoint=, a file written by graphpfm.Trainer or '
-                             'graphpfm.save_checkpoint')
-        raise ValueError(f"several pretrained models ship ({', '.join(shipped)}): pass "
-                         'checkpoint= one of them or a checkpoint file')
+        return default_pretrained()  # no checkpoint= : the one shipped model
 
     def fit(self, X: Any = None, y: Any = None) -> 'GraphEmbedder':
         """Load the encoder (``X`` and ``y`` are ignored: nothing is trained)."""

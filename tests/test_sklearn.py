@@ -15,7 +15,6 @@ from sklearn.utils import estimator_checks as checks
 from torch_geometric.data import Data
 
 import graphpfm
-import graphpfm.sklearn as gsk
 from graphpfm import GraphEmbedder
 
 CORPUS = ['CCO', 'c1ccccc1O', 'CC(=O)Nc1ccc(O)cc1', 'C1CCCCC1N', 'O=C(O)c1ccccc1OC(C)=O',
@@ -164,7 +163,7 @@ def test_float_encoders_take_networkx_features(float_checkpoint):
     assert np.isnan(embedder.transform([G])).all()  # ragged features: an invalid graph
 
 
-def test_errors_name_the_problem(checkpoint, monkeypatch):
+def test_errors_name_the_problem(checkpoint, monkeypatch, tmp_path):
     with pytest.raises(ValueError, match=r"pool 'median' invalid; valid options: mean, sum, max"):
         GraphEmbedder(checkpoint=checkpoint, pool='median').fit()
     with pytest.raises(ValueError, match='invalid; valid options: nan, raise'):
@@ -178,11 +177,21 @@ def test_errors_name_the_problem(checkpoint, monkeypatch):
         embedder.transform(['CCO', 3])
     with pytest.raises(FileNotFoundError, match='neither a file nor a shipped'):
         GraphEmbedder(checkpoint='no-such-model').fit()
-    monkeypatch.setattr(gsk, 'available_pretrained', lambda: {})
-    with pytest.raises(ValueError, match=r'available_pretrained\(\) is empty.*checkpoint='):
+    import shutil
+
+    import graphpfm.pretrained as shipped
+    folder = tmp_path / 'shipped'
+    folder.mkdir()
+    monkeypatch.setattr(shipped, 'PRETRAINED_DIR', folder)  # no model ships
+    with pytest.raises(ValueError, match=r'available_pretrained\(\) is empty.*checkpoint file'):
         GraphEmbedder().fit()
-    monkeypatch.setattr(gsk, 'available_pretrained', lambda: {'tiny': checkpoint})
-    assert GraphEmbedder().fit().checkpoint_path_ == checkpoint
+    shutil.copy(checkpoint, folder / 'tiny.pt')
+    (folder / 'tiny.md').write_text('# tiny\n')  # one model ships: the default
+    assert GraphEmbedder().fit().checkpoint_path_ == str(folder / 'tiny.pt')
+    shutil.copy(checkpoint, folder / 'other.pt')
+    (folder / 'other.md').write_text('# other\n')
+    with pytest.raises(ValueError, match='several pretrained models ship'):
+        GraphEmbedder().fit()
 
 
 # scikit-learn's common checks: check_estimator() runs none of them on an estimator whose

@@ -118,9 +118,13 @@ def finetune(args: argparse.Namespace) -> dict[str, Any]:
         results[name] = finetune(bundle, make, config, log_path=Path(args.out) / f'{name}.jsonl')
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
         return {'results': {k: r.to_dict() for k, r in results.items()}}  # rank 0 reports
-    return _report(args, bundle, results, f'test {bundle.eval_metric or ""} at the best '
-                   f'validation epoch, mean ± std over seeds {list(config.seeds)} ({config.mode} '
-                   f'fine-tuning, {config.epochs} epochs; per-epoch logs: {args.out}/*.jsonl)')
+    payload = _report(args, bundle, results, f'test {bundle.eval_metric or ""} at the best '
+                      f'validation epoch, mean ± std over seeds {list(config.seeds)} '
+                      f'({config.mode} fine-tuning, {config.epochs} epochs; per-epoch logs: '
+                      f'{args.out}/*.jsonl)')
+    if 'pretrained' in results and 'scratch' in results:
+        payload['comparison'] = _compare(args, results, 'scratch')
+    return payload
 
 
 def probe(args: argparse.Namespace) -> dict[str, Any]:
@@ -147,24 +151,30 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
                       f'validation, mean ± std over seeds {list(config.seeds)} (chosen C per '
                       f'seed: {chosen})')
     if 'pretrained' in results and 'random' in results:
-        payload['comparison'] = _compare_random(args, results)
+        payload['comparison'] = _compare(args, results, 'random')
     return payload
 
 
-def _compare_random(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
-    """Print whether the pretrained encoder beat the random one by more than the spread over
-    seeds (:func:`~graphpfm.eval.compare_to_random`), a warning when it did not; the
-    comparison also goes into ``results.json``."""
+#: how each comparison arm is named in sentences
+BASELINES = {'random': 'a randomly initialised encoder of the same architecture',
+             'scratch': 'the same architecture trained from scratch with the same recipe and '
+                        'seeds'}
+
+
+def _compare(args: argparse.Namespace, results: dict[str, Any], other: str) -> dict[str, Any]:
+    """Print whether the pretrained encoder beat ``other`` (``'random'`` or ``'scratch'``)
+    by more than the spread over seeds (:func:`~graphpfm.eval.compare_to_random`), a warning
+    when it did not; the comparison also goes into ``results.json``."""
     from ..eval import compare_to_random
-    comparison = compare_to_random(results['pretrained'], results['random'])
-    rule = ('rule: pretrained minus random per seed, its mean with a 95% Student t interval '
+    comparison = compare_to_random(results['pretrained'], results[other])
+    text = comparison.message(baseline=BASELINES[other])
+    rule = (f'rule: pretrained minus {other} per seed, its mean with a 95% Student t interval '
             'over the seeds; pretraining helped only if the interval lies above 0')
     if comparison.helped:
-        print(f'{comparison.message()} ({rule})')
+        print(f'{text} ({rule})')
     else:
-        log.warning('%s', comparison.message())
-        print(f'WARNING: {comparison.message()} A randomly initialised encoder does as well: '
-              f'check the pretraining configuration ({rule}).')
+        log.warning('%s', text)
+        print(f'WARNING: {text} ({rule}).')
     path = Path(args.out) / 'results.json'
     payload = json.loads(path.read_text())
     payload['comparison'] = comparison.to_dict()

@@ -44,6 +44,22 @@ def pretrained_path(name: str, directory: str | os.PathLike | None = None) -> Pa
     return models[name]
 
 
+def default_pretrained(directory: str | os.PathLike | None = None) -> Path:
+    """The checkpoint of the one shipped model (what ``GraphEmbedder()`` and ``graphpfm
+    quickstart`` use without a checkpoint); none or several shipped raise a
+    :class:`ValueError` saying what to pass instead."""
+    shipped = available_pretrained(directory)
+    if len(shipped) == 1:
+        return next(iter(shipped.values()))
+    if not shipped:
+        raise ValueError('no pretrained model ships with this graphpfm '
+                         '(graphpfm.pretrained.available_pretrained() is empty): give a '
+                         'checkpoint file written by graphpfm.Trainer or '
+                         'graphpfm.save_checkpoint')
+    raise ValueError(f"several pretrained models ship ({', '.join(shipped)}): name one of "
+                     'them, or give a checkpoint file')
+
+
 def resolve_checkpoint(value: str | os.PathLike,
                        directory: str | os.PathLike | None = None) -> Path:
     """A checkpoint argument as a file: an existing path as it is, else the shipped model of
@@ -104,6 +120,7 @@ def model_card(name: str, directory: str | os.PathLike | None = None) -> str:
     return pretrained_path(name, directory).with_suffix('.md').read_text()
 
 
-__all__ = ['PRETRAINED_DIR', 'available_pretrained', 'export_pretrained', 'from_pretrained',
+__all__ = ['PRETRAINED_DIR', 'available_pretrained', 'default_pretrained', 'export_pretrained',
+           'from_pretrained',
            'model_card',
            'pretrained_path', 'resolve_checkpoint']

@@ -178,15 +178,25 @@ def test_console_entry_point_help():
     assert '--mask-rate' in res.stdout and 'default: 256' in res.stdout
 
 
-def test_quickstart_tiny(tmp_path, data_root, capsys):
-    payload = run(['quickstart', '--root', str(data_root), '--pretrain-epochs', '1',
-                   '--finetune-epochs', '1', '--seeds', '2', '--num-layers', '1',
-                   '--hidden-channels', '8', '--out', str(tmp_path / 'qs'), '--no-progress',
-                   '--device', 'cpu'])
-    assert payload['dataset'] == 'ogbg-molbbbp'
+@pytest.mark.parametrize('with_data', [True, False])
+def test_quickstart_tiny(corpus, tmp_path, data_root, capsys, with_data):
+    ckpt = run(['pretrain', '--dataset', str(corpus), '--epochs', '1', '--batch-size', '8',
+                '--featurize-workers', '0', '--out', str(tmp_path / 'pre'), '--num-layers', '1',
+                '--hidden-channels', '8', '--no-progress', '--device', 'cpu'])
+    root = data_root if with_data else tmp_path / 'empty-root'  # a data root without data
+    root.mkdir(exist_ok=True)
+    payload = run(['quickstart', '--checkpoint', str(ckpt), '--root', str(root),
+                   '--finetune-epochs', '1', '--seeds', '2', '--out', str(tmp_path / 'qs'),
+                   '--no-progress', '--device', 'cpu', *([] if with_data else ['--limit', '600'])])
+    # with ogbg-molbbbp under the data root it is used; without, RDKit's own molecules
+    assert payload['dataset'] == ('ogbg-molbbbp' if with_data else 'embedded-polar')
+    assert set(payload['results']) == {'pretrained', 'scratch'}
+    assert payload['comparison']['verdict'] in ('helped', 'unclear', 'hurt')
     text = capsys.readouterr().out
-    assert 'pretrained' in text and 'scratch' in text and '±' in text
-    assert (tmp_path / 'qs' / 'pretrain' / 'checkpoint.pt').is_file()
+    assert '| pretrained |' in text and '| scratch ' in text and '±' in text
+    assert 'What the numbers mean: rocauc on the test split' in text
+    assert 'the same architecture trained from scratch' in text
+    assert (tmp_path / 'qs' / 'results.csv').is_file()
 
 
 def test_pretrain_property_prediction_loads_its_targets(corpus, tmp_path, data_root):

@@ -72,3 +72,11 @@ def test_config_keys_are_the_option_names(tmp_path):
     cfg.write_text('epochs: many\n')
     with pytest.raises(SystemExit):
         parse_args(['pretrain', '--config', str(cfg)])
+
+
+def test_flags_are_never_abbreviations_of_others():
+    # finetune has --seeds but no --seed: a prefix must not silently become --seeds 3
+    with pytest.raises(SystemExit) as err:
+        parse_args(['finetune', '--seed', '3'])
+    assert err.value.code == 2
+    assert parse_args(['finetune', '--seeds', '3']).seeds == (0, 1, 2)
