@@ -676,6 +676,8 @@ def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
     if cached is not None:
         store, extra = cached
         store.source_index = extra['source_index']
+        if 'invalid' in extra:  # caches written before the reasons were kept have none
+            store.invalid = [(int(i), str(r)) for i, r in extra['invalid']]
         store.meta['from_cache'] = True
         log.info('loaded %s from cache %s', path, cpath)
         return store
@@ -686,7 +688,8 @@ def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
                              source=str(path.resolve()), line_numbers=lines, parts_dir=parts,
                              max_seconds=max_seconds)
     store.meta.update({'limit': limit, 'cache_path': str(cpath)})
-    save_cached(cpath, store, source_index=store.source_index)
+    save_cached(cpath, store, source_index=store.source_index,
+                invalid=[[int(i), str(r)] for i, r in store.invalid])
     shutil.rmtree(parts, ignore_errors=True)
     store.meta['from_cache'] = False
     return store

@@ -128,6 +128,9 @@ def test_load_smiles_file_cache(tmp_path: Path, fresh_cache: Path) -> None:
     second = load_smiles_file(path, num_workers=0, progress=False)
     assert second.meta['from_cache'] is True
     assert_stores_equal(first, second)
+    # the reasons of the invalid records come back with the cache (embed reports them)
+    assert first.invalid == second.invalid and [i for i, _ in second.invalid] == [1]
+    assert 'C1CC' not in second.invalid[0][1] and second.invalid[0][1]
     cache = Path(first.meta['cache_path'])
     assert fresh_cache in cache.parents
     state = torch.load(cache, weights_only=True)
