@@ -387,8 +387,10 @@ class Trainer:
         train = {k: v for k, v in asdict(self.config).items() if k not in volatile}
         train['num_neighbors'] = None if train['num_neighbors'] is None else \
             list(train['num_neighbors'])
+        # where the data were cached, and whether the cache was hit, may change on resuming
+        data = {k: v for k, v in self.provenance.items() if k not in ('cache_path', 'from_cache')}
         return {'train': train, 'objective': self.objective.config(),
-                'encoder': self.objective.encoder.config(), 'data': self.provenance,
+                'encoder': self.objective.encoder.config(), 'data': data,
                 'world_size': self.world_size}
 
     def _read_state(self) -> dict[str, Any] | None:

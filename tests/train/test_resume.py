@@ -16,7 +16,8 @@ class Interrupt(Exception):
     pass
 
 
-def _trainer(path, objective='attr_masking', init_seed=0, callbacks=(), **cfg):
+def _trainer(path, objective='attr_masking', init_seed=0, callbacks=(), provenance=None,
+             **cfg):
     torch.manual_seed(init_seed)  # a resumed run must not depend on its own initialisation
     enc = build_encoder('gin', num_layers=2, hidden_channels=16, dropout=0.2)
     obj = build_objective(objective, enc)
@@ -24,7 +25,7 @@ def _trainer(path, objective='attr_masking', init_seed=0, callbacks=(), **cfg):
                    save_state_every=1, lr_schedule='cosine', warmup_epochs=1, log_every=2)
     options.update(cfg)
     return Trainer(obj, TrainConfig(**options), log_path=path / 'log.jsonl',
-                   checkpoint_path=path / 'ckpt.pt', callbacks=callbacks)
+                   checkpoint_path=path / 'ckpt.pt', callbacks=callbacks, provenance=provenance)
 
 
 def _interrupt_at(trainer, call):
@@ -96,6 +97,19 @@ def test_resuming_with_other_options_lists_the_differences(mol_store, tmp_path):
         _trainer(tmp_path, objective='graphcl').fit(mol_store, resume=True)
     # options that do not touch the numbers may change
     _trainer(tmp_path, save_state_every=0, progress=False).fit(mol_store, resume=True)
+
+
+def test_the_data_cache_may_change_between_the_run_and_its_resumption(mol_store, tmp_path):
+    first = _trainer(tmp_path, provenance={'corpus': 'mols', 'cache_path': '/a/mols.pt',
+                                           'from_cache': False})
+    _interrupt_at(first, 4)
+    with pytest.raises(Interrupt):
+        first.fit(mol_store)
+    moved = {'corpus': 'mols', 'cache_path': '/b/mols.pt', 'from_cache': True}
+    with pytest.raises(ResumeError, match=r"differ in: data\.corpus: 'mols' -> 'other'$"):
+        _trainer(tmp_path, provenance={**moved, 'corpus': 'other'}).fit(mol_store,
+                                                                         resume=True)
+    assert len(_trainer(tmp_path, provenance=moved).fit(mol_store, resume=True)) == 3
 
 
 def test_an_unreadable_state_names_the_file(mol_store, tmp_path):
