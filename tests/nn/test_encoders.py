@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from graphpfm.data.ogb_features import atom_feature_dims
+from graphpfm.errors import ConfigError
 from graphpfm.nn import ENCODERS, build_encoder
 from graphpfm.nn.encoders.ogb_features import AtomEncoder
 
@@ -45,6 +46,17 @@ def test_bad_options_list_valid_values():
         build_encoder('gin', jk='lstm')
     with pytest.raises(KeyError, match='gcn'):
         build_encoder('nope')
+
+
+@pytest.mark.parametrize('name', ['gin', 'gcn', 'sage', 'gat'])
+@pytest.mark.parametrize('option,value,message', [
+    ('hidden_channels', 0, 'hidden_channels must be an integer >= 1, got 0'),
+    ('num_layers', 0, 'num_layers must be an integer >= 1, got 0'),
+    ('in_channels', -3, 'in_channels must be an integer >= 1, got -3'),
+    ('dropout', 1.0, r'dropout must be in \[0, 1\), got 1.0')])
+def test_sizes_out_of_range_are_config_errors(name, option, value, message):
+    with pytest.raises(ConfigError, match=message):
+        build_encoder(name, **{option: value})
 
 
 def test_atom_encoder_equals_sum_of_column_embeddings():

@@ -1,11 +1,13 @@
 """The :class:`Encoder` interface and the encoder registry."""
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from ...errors import ConfigError
 from ...registry import Registry
 
 ENCODERS: Registry = Registry('encoder')
@@ -26,6 +28,15 @@ class Encoder(torch.nn.Module):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
+        for name in ('num_layers', 'hidden_channels', 'in_channels'):
+            value = kwargs.get(name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ConfigError(f'{name} must be an integer >= 1, got {value!r}')
+        dropout = kwargs.get('dropout', 0.0)
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f'dropout must be in [0, 1), got {dropout}')
         self.kwargs = dict(kwargs)
 
     def forward(self, x: Tensor, edge_index: Tensor, *, edge_attr: Tensor | None = None,
