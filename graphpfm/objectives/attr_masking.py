@@ -41,12 +41,12 @@ class AttrMasking(Objective):
         self.float_input = encoder.input_kind == 'float'
         self.mask_token: torch.nn.Parameter | None = None
         self.bond_head = None
+        if not 0.0 < mask_rate <= 1.0:
+            raise ValueError(f'mask_rate must be in (0, 1], got {mask_rate}')
         if self.float_input:
             if mask_edges:
                 raise ValueError('mask_edges=True needs categorical OGB bond features; the '
                                  'encoder takes float features (valid: mask_edges=False)')
-            if not 0.0 < mask_rate <= 1.0:
-                raise ValueError(f'mask_rate must be in (0, 1], got {mask_rate}')
             width = encoder.kwargs.get('in_channels')
             if not width:
                 raise ValueError('attribute masking on float features regresses them and '

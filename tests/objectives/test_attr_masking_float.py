@@ -53,3 +53,11 @@ def test_float_options_are_checked():
     enc.kwargs.pop('in_channels')
     with pytest.raises(ValueError, match='in_channels'):
         build_objective('attr_masking', enc)
+
+
+@pytest.mark.parametrize('encoder', ['gin', 'gcn'])
+def test_mask_rate_out_of_range_is_named_for_both_input_kinds(encoder):
+    enc = build_encoder(encoder, num_layers=1, hidden_channels=8,
+                        **({'in_channels': 4} if encoder == 'gcn' else {}))
+    with pytest.raises(ValueError, match=r'mask_rate must be in \(0, 1\], got 1.5'):
+        build_objective('attr_masking', enc, mask_rate=1.5)
