@@ -651,26 +651,43 @@ def read_graphs(path: str | os.PathLike) -> list[Any]:
 
     Raises:
         ValueError: an unsupported suffix (the message lists the supported ones).
+        DataError: a file that is not of its suffix's format, or a JSON record that is not a
+            node-link graph (the message names the file and the record).
     """
     import networkx as nx
 
+    from ..errors import DataError
     path = Path(path)
     lower = path.name.lower()
     if not path.is_file():
         raise FileNotFoundError(f'graph file {path} not found')
-    if lower.endswith(('.json', '.json.gz')):
-        opener = gzip.open if lower.endswith('.gz') else open
+    if not lower.endswith(GRAPH_FILE_SUFFIXES):
+        raise ValueError(f"unsupported graph file '{path}'; valid suffixes: "
+                         f"{', '.join(GRAPH_FILE_SUFFIXES)}")
+    unreadable = (OSError, EOFError, ValueError, SyntaxError, nx.NetworkXError)
+    if not lower.endswith(('.json', '.json.gz')):
+        try:  # one graph each; a broken GraphML file raises xml's ParseError (a SyntaxError)
+            return [(nx.read_gml if lower.endswith('.gml') else nx.read_graphml)(path)]
+        except unreadable as err:
+            raise DataError(f'cannot read {path}: {type(err).__name__}: {err}') from None
+    opener = gzip.open if lower.endswith('.gz') else open
+    try:
         with opener(path, 'rt', encoding='utf-8') as f:
             records = json.load(f)
-        records = records if isinstance(records, list) else [records]
-        return [nx.node_link_graph(r, edges='links' if 'links' in r else 'edges')
-                for r in records]
-    if lower.endswith('.gml'):
-        return [nx.read_gml(path)]
-    if lower.endswith('.graphml'):
-        return [nx.read_graphml(path)]
-    raise ValueError(f"unsupported graph file '{path}'; valid suffixes: "
-                     f"{', '.join(GRAPH_FILE_SUFFIXES)}")
+    except unreadable as err:  # not JSON, not UTF-8, or a .gz that is not gzip
+        raise DataError(f'cannot read {path} as JSON: {err}') from None
+    graphs = []
+    for i, r in enumerate(records if isinstance(records, list) else [records]):
+        if not isinstance(r, dict) or 'nodes' not in r:
+            raise DataError(f"{path}: record {i} is not a node-link graph (a mapping with "
+                            "'nodes' and 'edges' or 'links', as networkx.node_link_data "
+                            f'writes), got {type(r).__name__}')
+        try:
+            graphs.append(nx.node_link_graph(r, edges='links' if 'links' in r else 'edges'))
+        except (KeyError, TypeError, *unreadable) as err:
+            raise DataError(f'{path}: record {i} is not a valid node-link graph '
+                            f'({type(err).__name__}: {err})') from None
+    return graphs
 
 
 def is_graph_file(name: str | os.PathLike) -> bool:

@@ -14,6 +14,7 @@ from torch_geometric.utils import from_networkx
 
 import graphpfm
 from graphpfm.datasets import GraphFormatError, from_graphs, graph_to_data, read_graphs
+from graphpfm.errors import DataError
 
 
 def _graph(seed: int = 0, num_nodes: int = 6, features: int = 3) -> nx.Graph:
@@ -184,6 +185,22 @@ def test_read_graphs_from_node_link_json(tmp_path):
     (tmp_path / 'graphs.txt').write_text('')
     with pytest.raises(ValueError, match='valid suffixes: .json'):
         read_graphs(tmp_path / 'graphs.txt')
+
+
+@pytest.mark.parametrize('name,content,message', [
+    ('a.json', 'nodes: 1, 2', 'cannot read .*a.json as JSON: Expecting value'),
+    ('a.json', b'"caf\xe9"', "cannot read .*a.json as JSON: 'utf-8' codec"),
+    ('a.json.gz', 'not gzip', 'cannot read .*a.json.gz as JSON: Not a gzipped file'),
+    ('a.json', '[1, 2]', r'a.json: record 0 is not a node-link graph .*got int'),
+    ('a.json', '{"nodes": [{"id": 0}], "edges": [{"source": 0}]}',
+     r"a.json: record 0 is not a valid node-link graph \(KeyError: 'target'\)"),
+    ('a.gml', 'graph [ node [ id 0 ', 'cannot read .*a.gml: NetworkXError'),
+    ('a.graphml', '<graphml><graph>', 'cannot read .*a.graphml: ParseError')])
+def test_unreadable_graph_files_name_the_file(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(DataError, match=message):
+        read_graphs(path)
 
 
 def _karate() -> nx.Graph:
