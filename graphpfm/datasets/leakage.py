@@ -102,7 +102,9 @@ def _check_splits(splits: Sequence[str]) -> list[str]:
     splits = [splits] if isinstance(splits, str) else list(splits)
     bad = [s for s in splits if s not in SPLITS]
     if bad or not splits:
-        raise ValueError(f"invalid split(s) {bad or splits}; valid options: {', '.join(SPLITS)}")
+        from ..errors import ConfigError
+        raise ConfigError(f"invalid split(s) {bad or splits}; valid options: "
+                          f"{', '.join(SPLITS)}")
     return splits
 
 

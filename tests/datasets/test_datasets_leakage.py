@@ -14,6 +14,7 @@ from graphpfm.datasets import (
     overlap_table,
 )
 from graphpfm.datasets.leakage import bundle_smiles, downstream_smiles
+from graphpfm.errors import ConfigError
 
 FAR = 'CCCCCCCCCCCCCCCCCCCCCCCCO'  # a long fatty alcohol: in no OGB split below
 
@@ -66,7 +67,7 @@ def test_find_overlap_catches_other_spellings(bbbp_pick, data_root):
     assert '| ogbg-molbbbp | valid/test |' in table and '3 of 6' in table
     with pytest.raises(KeyError, match='ogbg-molhiv'):
         find_overlap(corpus, 'ogbg-nope', data_root)
-    with pytest.raises(ValueError, match='valid options: train, valid, test'):
+    with pytest.raises(ConfigError, match='valid options: train, valid, test'):
         find_overlap(corpus, 'ogbg-molbbbp', data_root, ('dev',))
 
 
