@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torch_geometric import seed_everything
 
+from ..errors import ConfigError
 from ..nn.heads import POOLS
 from ..tasks import Task, check_node_batching
 from ..train.loop import data_parallel, init_distributed, run_device, train_epoch
@@ -76,16 +77,16 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode '{self.mode}' invalid; valid options: {', '.join(MODES)}")
+            raise ConfigError(f"mode '{self.mode}' invalid; valid options: {', '.join(MODES)}")
         if self.pool not in POOLS:
-            raise ValueError(f"pool '{self.pool}' invalid; valid options: {', '.join(POOLS)}")
+            raise ConfigError(f"pool '{self.pool}' invalid; valid options: {', '.join(POOLS)}")
         if self.epochs < 1:
-            raise ValueError(f'epochs must be >= 1, got {self.epochs}')
+            raise ConfigError(f'epochs must be >= 1, got {self.epochs}')
         if self.batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {self.batch_size}')
+            raise ConfigError(f'batch_size must be >= 1, got {self.batch_size}')
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
-            raise ValueError('seeds must name at least one seed')
+            raise ConfigError('seeds must name at least one seed')
         self.num_neighbors = check_node_batching(self.node_batch_size, self.num_neighbors)
 
     @property

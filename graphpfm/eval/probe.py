@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..tasks import Evaluator, Task, label_array
 from ..utils import seed_everything
 from .finetune import FinetuneResult, select_best_epoch
@@ -235,16 +236,16 @@ class ProbeConfig:
     def __post_init__(self) -> None:
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
-            raise ValueError('seeds must name at least one seed')
+            raise ConfigError('seeds must name at least one seed')
         self.Cs = tuple(float(c) for c in self.Cs)
         if not self.Cs or any(not c > 0 for c in self.Cs):
-            raise ValueError(f'Cs must be positive numbers, got {list(self.Cs)}')
+            raise ConfigError(f'Cs must be positive numbers, got {list(self.Cs)}')
         if self.max_iter < 1:
-            raise ValueError(f'max_iter must be >= 1, got {self.max_iter}')
+            raise ConfigError(f'max_iter must be >= 1, got {self.max_iter}')
         if self.num_neighbors is not None:
             self.num_neighbors = [int(k) for k in self.num_neighbors]
             if not self.batch_size:
-                raise ValueError('num_neighbors (sampled inference) needs a batch_size')
+                raise ConfigError('num_neighbors (sampled inference) needs a batch_size')
 
 
 class ProbeResult(FinetuneResult):

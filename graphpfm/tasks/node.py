@@ -10,6 +10,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from ..data.neighbor_loader import NeighborLoader
+from ..errors import ConfigError
 from ..nn.heads import NodePredictor
 from ..utils import resolve_device
 from .base import SPLITS, Task, TrainingPlan, label_array
@@ -27,14 +28,14 @@ def check_node_batching(node_batch_size: int | None, num_neighbors: Sequence[int
                         ) -> list[int] | None:
     """Validate the node mini-batching options; returns ``num_neighbors`` as a list."""
     if node_batch_size is not None and node_batch_size < 0:
-        raise ValueError(f'node_batch_size must be None (automatic), 0 (full batch) or '
-                         f'positive, got {node_batch_size}')
+        raise ConfigError(f'node_batch_size must be None (automatic), 0 (full batch) or '
+                          f'positive, got {node_batch_size}')
     if num_neighbors is None:
         return None
     num_neighbors = [int(k) for k in num_neighbors]
     if not num_neighbors or any(k < -1 for k in num_neighbors):
-        raise ValueError(f'num_neighbors must be a non-empty list of ints >= -1 '
-                         f'(-1: all neighbours), got {num_neighbors}')
+        raise ConfigError(f'num_neighbors must be a non-empty list of ints >= -1 '
+                          f'(-1: all neighbours), got {num_neighbors}')
     return num_neighbors
 
 

@@ -5,9 +5,11 @@ import math
 import pytest
 import torch
 
+from graphpfm.errors import ConfigError
 from graphpfm.eval import (
     FinetuneConfig,
     FinetuneResult,
+    ProbeConfig,
     build_optimizer,
     finetune,
     select_best_epoch,
@@ -189,10 +191,18 @@ def test_regression_and_multiclass_run(kit):
 
 
 def test_config_validation_and_summary():
-    with pytest.raises(ValueError, match='full, linear'):
+    with pytest.raises(ConfigError, match='full, linear'):
         FinetuneConfig(mode='probe')
-    with pytest.raises(ValueError, match='mean, sum, max'):
+    with pytest.raises(ConfigError, match='mean, sum, max'):
         FinetuneConfig(pool='attention')
+    with pytest.raises(ConfigError, match='epochs must be >= 1, got 0'):
+        FinetuneConfig(epochs=0)
+    with pytest.raises(ConfigError, match='node_batch_size must be None'):
+        FinetuneConfig(node_batch_size=-1)
+    with pytest.raises(ConfigError, match='max_iter must be >= 1'):
+        ProbeConfig(max_iter=0)
+    with pytest.raises(ConfigError, match='Cs must be positive numbers'):
+        ProbeConfig(Cs=(1.0, -1.0))
     assert FinetuneConfig(seeds=[3, 4]).seeds == (3, 4)
     res = FinetuneResult('rocauc', True, runs=[
         {'seed': s, 'best_epoch': 1, 'best_valid': v, 'test_at_best_valid': t, 'curves': {}}
