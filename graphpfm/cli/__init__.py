@@ -66,6 +66,9 @@ def quickstart(args: argparse.Namespace) -> dict[str, Any]:
     from ..datasets import available_datasets
     from ..pretrained import default_pretrained
     out, t0 = Path(args.out), time.perf_counter()
+    if args.finetune_epochs < 1:
+        raise CommandError(f'error: --finetune-epochs must be >= 1, got {args.finetune_epochs}',
+                           2)
     try:
         checkpoint = args.checkpoint or str(default_pretrained())
     except ValueError as err:

@@ -7,7 +7,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..errors import CheckpointError, ConfigError, DataError
+from ..errors import CheckpointError, ConfigError, DataError, GraphpfmError
 from .options import Group, dataclass_options
 
 
@@ -124,6 +124,10 @@ def fill_architecture(args: argparse.Namespace, checkpoint: str | None, flag: st
         raise ConfigError(f'the architecture comes from the {flag} checkpoint {checkpoint}; '
                           f"conflicting options: {'; '.join(conflicts)}. Drop them or match the "
                           'checkpoint')
+    from ..nn import ENCODERS
+    if args.encoder not in ENCODERS:
+        raise ConfigError(f"Unknown encoder '{args.encoder}'. Valid options: "
+                          f"{', '.join(ENCODERS.names())}")
     return ckpt
 
 
@@ -158,10 +162,12 @@ def normalize_features(bundle: Any) -> Any:
 
 
 def feature_width(bundle: Any) -> int | None:
-    """The float feature width of a node-level dataset (:obj:`None` for molecules)."""
-    if bundle.level != 'node':
-        return None
+    """The float node feature width of a dataset (:obj:`None` for OGB atom features)."""
+    import torch
     x = getattr(bundle.dataset, 'x', None)
+    if bundle.level != 'node':
+        return int(x.size(1)) if isinstance(x, torch.Tensor) and x.is_floating_point() \
+            and x.dim() == 2 else None
     if x is None or not x.is_floating_point() or x.dim() != 2:
         raise DataError(f"node dataset '{bundle.name}' has no float node features "
                          '[num_nodes, F] for a float-input encoder')
@@ -191,12 +197,17 @@ def build_encoder(args: argparse.Namespace, bundle: Any, **overrides: Any) -> An
                              f"node features of '{bundle.name}'; leave it unset")
         if args.encoder not in _takers('in_channels'):
             raise ConfigError(f"encoder '{args.encoder}' has no float input (in_channels), which "
-                             f"the node dataset '{bundle.name}' needs; valid options: "
+                             f"the float node features of '{bundle.name}' need; valid options: "
                              f"{', '.join(_takers('in_channels'))}")
         kwargs['in_channels'] = width
     elif args.in_channels is not None:
         kwargs['in_channels'] = args.in_channels
-    return build_encoder(args.encoder, **kwargs)
+    try:
+        return build_encoder(args.encoder, **kwargs)
+    except ValueError as err:  # an option out of range: the encoder says which
+        if isinstance(err, GraphpfmError):
+            raise
+        raise ConfigError(f"encoder '{args.encoder}': {err}") from None
 
 
 def check_width(path: str, bundle: Any) -> dict[str, Any]:
@@ -205,8 +216,9 @@ def check_width(path: str, bundle: Any) -> dict[str, Any]:
     from ..train import load_checkpoint
     spec = load_checkpoint(path)['encoder']
     width, given = feature_width(bundle), spec['kwargs'].get('in_channels')
-    if width is not None and given != width:
-        takes = 'OGB atom features' if given is None else f'{given} float features'
-        raise CheckpointError(f"the encoder of {path} takes {takes}, but '{bundle.name}' has "
-                         f'{width} float node features')
+    if given != width:
+        def what(n: int | None) -> str:
+            return 'OGB atom features' if n is None else f'{n} float features'
+        raise CheckpointError(f"the encoder of {path} takes {what(given)}, but '{bundle.name}' "
+                              f'has {what(width)}')
     return spec

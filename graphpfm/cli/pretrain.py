@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, GraphpfmError
 from .common import (
     DataOptions,
     EncoderOptions,
@@ -157,10 +157,33 @@ def _num_steps(bundle: Any, cfg: Any) -> int:
     return cfg.epochs * math.ceil(len(bundle.dataset) / cfg.batch_size)
 
 
+def _check_objective(name: str) -> None:
+    """Refuse an unknown objective (or part of a ``+`` combination)."""
+    from ..objectives import OBJECTIVES
+    unknown = [part for part in name.split('+') if part not in OBJECTIVES]
+    if unknown:
+        raise ConfigError(f"Unknown objective '{unknown[0]}'. Valid options: "
+                          f"{', '.join(OBJECTIVES.names())}; or several joined with '+'")
+
+
+def _nothing_to_learn(name: str, bundle: Any) -> str:
+    """Why a dataset of graphs holds none: no records, or every record invalid (the first
+    one's line and reason)."""
+    meta = getattr(bundle.dataset, 'meta', None) or {}
+    examples = meta.get('invalid_examples') or []
+    if not meta.get('count') or not examples:
+        return f"'{name}' holds no molecule or graph to pretrain on"
+    first = examples[0]
+    where = f"line {first['line']}" if 'line' in first else f"record {first['index']}"
+    return (f"'{name}' holds no valid molecule: all {meta['count']} records are invalid "
+            f"(first: {where}, {first['smiles']!r}: {first['reason']})")
+
+
 def pretrain(args: argparse.Namespace) -> Path:
     """Pretrain an encoder; returns the checkpoint path."""
     from ..paths import staged_directory
 
+    _check_objective(args.objective)
     out = Path(args.out)
     if int(os.environ.get('WORLD_SIZE', '1')) > 1:  # torchrun: every rank writes to --out
         out.mkdir(parents=True, exist_ok=True)
@@ -216,6 +239,8 @@ def _pretrain(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], Any,
         if not targets:
             raise
         raise DataError(f"objective '{args.objective}': {exc}") from None
+    if bundle.level != 'node' and len(bundle.dataset) == 0:
+        raise DataError(_nothing_to_learn(args.dataset, bundle))
     if args.exclude:
         bundle = _exclude(args, bundle)
     seed_everything(args.seed)
@@ -227,7 +252,12 @@ def _pretrain(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], Any,
         encoder = build_encoder(args, bundle)
         args.in_channels = encoder.kwargs.get('in_channels')
     kwargs = data_kwargs(args.objective, kwargs, bundle, _num_steps(bundle, cfg))
-    objective = build_objective(args.objective, encoder, **kwargs)
+    try:
+        objective = build_objective(args.objective, encoder, **kwargs)
+    except ValueError as err:  # an option out of range, or an encoder it cannot use
+        if isinstance(err, GraphpfmError):
+            raise
+        raise ConfigError(f"objective '{args.objective}': {err}") from None
     objective.chain = chain
     run_config = namespace_to_dict(args)
     write_yaml(out / 'config.yaml', run_config)

@@ -48,6 +48,7 @@ def embed(args: argparse.Namespace) -> Path:
 
     from ..datasets.smiles import _invalid_reason, _text_problem, is_smiles_file, read_smiles_file
     from ..eval import embed_graphs, embed_nodes
+    from ..nn.heads import POOLS
     from ..tasks import resolve_node_batching
     from ..train import load_encoder
     from ..utils import resolve_device
@@ -65,6 +66,10 @@ def embed(args: argparse.Namespace) -> Path:
         except ImportError:
             raise ConfigError('--output .parquet needs pyarrow (pip install pyarrow); or write '
                               '.npy or .csv') from None
+    if args.pool not in POOLS:
+        raise ConfigError(f"--pool '{args.pool}' invalid; valid options: {', '.join(POOLS)}")
+    if args.batch_size < 1:
+        raise ConfigError(f'--batch-size must be >= 1, got {args.batch_size}')
     _check_writable(output)
     device = resolve_device(args.device)
     encoder = load_encoder(args.checkpoint, map_location=device)
@@ -140,7 +145,10 @@ def _check_writable(output: Path) -> None:
         probe.write_bytes(b'')
         probe.unlink()
     except OSError as err:
-        raise ConfigError(f'cannot write --output {output} ({err.strerror or err})') from None
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+        why = (f'{existing} is a file, not a folder' if existing.exists() and
+               not existing.is_dir() else err.strerror or err)
+        raise ConfigError(f'cannot write --output {output} ({why})') from None
 
 
 @dataclass
@@ -198,6 +206,9 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
     from ..pretrained import available_pretrained
     from .options import objective_options
     if args.name:
+        if args.name not in OBJECTIVES:
+            raise ConfigError(f"Unknown objective '{args.name}'. Valid options: "
+                              f"{', '.join(OBJECTIVES.names())}")
         print(objective_help(args.name), end='')
         return {'objective': args.name}
     print('objectives (options: graphpfm list NAME):')

@@ -95,3 +95,25 @@ def test_level_is_refused_for_other_inputs(tmp_path):
         run(['pretrain', '--dataset', str(smi), '--level', 'node', '--out',
              str(tmp_path / 'r'), *TINY])
     assert err.value.code == 2
+
+
+def test_graphs_with_float_features_give_the_encoder_their_width(tmp_path):
+    graphs = []
+    for n in (4, 5, 6):
+        G = nx.cycle_graph(n)
+        for i, attrs in G.nodes(data=True):
+            attrs['x'] = [float(i), 1.0 / n, 0.5]
+        graphs.append(G)
+    path = _write(tmp_path / 'rings.json', graphs)
+    ckpt = run(['pretrain', '--dataset', str(path), '--epochs', '1', '--batch-size', '3',
+                '--out', str(tmp_path / 'run'), *TINY])
+    assert load_encoder(ckpt).kwargs['in_channels'] == 3
+    out = tmp_path / 'emb.npy'
+    run(['embed', '--checkpoint', str(ckpt), '--input', str(path), '--output', str(out),
+         '--device', 'cpu', '--no-progress'])
+    assert np.load(out).shape == (3, 16)
+    mols = tmp_path / 'mols.smi'
+    mols.write_text('CCO\nc1ccccc1O\n')
+    with pytest.raises(CommandError, match="takes 3 float features, but '.*mols.smi' has OGB atom"):
+        run(['embed', '--checkpoint', str(ckpt), '--input', str(mols), '--output',
+             str(tmp_path / 'm.npy'), '--device', 'cpu', '--no-progress'])
