@@ -111,6 +111,13 @@ def card_text(name: str, run: Path, table: Path | None) -> str:
         f"--name {name} --run {run}`",
         '- loss per epoch: ' + ', '.join(f"{h['loss']:.4f}" for h in history),
     ]
+    every = ckpt['config'].get('log_every')
+    windows = [w for h in history for w in h.get('step_loss', [])]
+    if windows and every:  # the loss within training, every tenth window
+        shown = list(range(0, len(windows), max(1, len(windows) // 10))) + [len(windows) - 1]
+        lines.append(f'- loss within training (mean of each {every} steps; after step N): ' +
+                     ', '.join(f'{(i + 1) * every}: {windows[i]:.4f}'
+                               for i in sorted(set(shown))))
     if table is not None:
         lines += ['', '## Downstream, against scratch',
                   f'`python -m benchmarks.transfer report --out {table}` (the same fine-tuning '

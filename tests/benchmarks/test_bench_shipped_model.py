@@ -28,3 +28,7 @@ def test_pretrain_export_and_card(tmp_path, monkeypatch):
     text = (tmp_path / 'shipped' / 'tiny.md').read_text()
     assert '`descriptor_pred`' in text and 'graphpfm pretrain --dataset embedded' in text
     assert "graphpfm.from_pretrained('tiny')" in text and 'loss per epoch: ' in text
+    # 48 molecules in batches of 16: three windows of one step; the last is after step 3
+    windows = torch.load(run / 'checkpoint.pt', weights_only=True)['history'][0]['step_loss']
+    assert len(windows) == 3
+    assert f'after step N): 1: {windows[0]:.4f}' in text and f'3: {windows[2]:.4f}' in text
