@@ -296,13 +296,18 @@ def run(count: int, seed: int, workers: int, budget: float, command: str = ''
     kinds: dict[str, int] = {}
     for kind, _ in cases:
         kinds[kind] = kinds.get(kind, 0) + 1
-    logging.getLogger('graphpfm').setLevel(logging.ERROR)  # one warning per invalid batch
-    passes = {'in_process': featurize_pass(strings, num_workers=0, max_seconds=budget),
-              'workers': featurize_pass(strings, num_workers=workers, max_seconds=budget)}
-    timed = one_by_one(strings, budget, workers)
-    with tempfile.TemporaryDirectory() as tmp:
-        for suffix in ('.csv', '.raw.csv', '.smi'):
-            passes[suffix] = file_pass(strings, suffix, Path(tmp), budget)
+    logger = logging.getLogger('graphpfm')
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # one warning per invalid batch otherwise
+    try:
+        passes = {'in_process': featurize_pass(strings, num_workers=0, max_seconds=budget),
+                  'workers': featurize_pass(strings, num_workers=workers, max_seconds=budget)}
+        timed = one_by_one(strings, budget, workers)
+        with tempfile.TemporaryDirectory() as tmp:
+            for suffix in ('.csv', '.raw.csv', '.smi'):
+                passes[suffix] = file_pass(strings, suffix, Path(tmp), budget)
+    finally:
+        logger.setLevel(level)
     seconds = [t['seconds'] if t['seconds'] is not None else float('inf') for t in timed]
     order = sorted(range(len(timed)), key=lambda i: -seconds[i])
     slowest = [{'index': i, 'kind': cases[i][0], 'length': len(strings[i]),

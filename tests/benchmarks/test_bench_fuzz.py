@@ -36,3 +36,6 @@ def test_fuzz_records_rows_crashes_and_hangs(tmp_path: Path, monkeypatch, capsys
     assert result['passes']['.csv']['differ'] == 0 and result['passes']['.smi']['differ'] == 0
     assert result['command'].endswith('--out ' + str(out)) and result['commit']
     assert '| in_process | 21 |' in capsys.readouterr().out
+    # the benchmark quietens graphpfm's logger while it runs, and only then
+    import logging
+    assert logging.getLogger('graphpfm').level == logging.NOTSET

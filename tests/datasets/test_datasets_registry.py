@@ -23,8 +23,9 @@ SHARED = ['ogbg-molbace', 'ogbg-molbbbp', 'ogbg-molesol', 'ogbg-molfreesolv', 'o
 
 
 def test_registry_holds_corpora_and_every_ogb_molecule_dataset() -> None:
-    assert set(DATASETS.names()) == {'embedded', 'embedded-tpsa', 'moses', *ogb_mol_names(),
-                                     *ogb_node_names(), *PLANETOID_NAMES, *NPZ_DATASETS}
+    assert set(DATASETS.names()) == {'embedded', 'embedded-tpsa', 'embedded-polar', 'moses',
+                                     *ogb_mol_names(), *ogb_node_names(), *PLANETOID_NAMES,
+                                     *NPZ_DATASETS}
 
 
 def test_unknown_name_lists_valid_names() -> None:
