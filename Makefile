@@ -24,7 +24,9 @@ quickstart: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	# one torch thread per process: tests start subprocesses and worker pools beside pytest,
+	# and threads waiting for busy cores cost 7-20x (benchmarks/README.md, Speed)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # the tables of benchmarks/README.md, written again from the committed records
 bench-readme:
