@@ -52,14 +52,14 @@ def pretrain(args: argparse.Namespace) -> Path:
         argv += ['--resume']
     if args.root:
         argv += ['--root', args.root]
-    start, cpu = time.perf_counter(), cpu_seconds()
+    start, cpu, commit = time.perf_counter(), cpu_seconds(), git_commit()  # the code that trains
     ckpt = run(argv)
     history = torch.load(ckpt, weights_only=True).get('history', [])
     record = {'name': args.name, 'command': 'graphpfm ' + shlex.join(argv),
               'wall_s': round(time.perf_counter() - start, 1),
               # over every resumed segment: the epochs' own training seconds
               'train_s': round(sum(r.get('seconds', 0.0) for r in history), 1),
-              'cpu_s': round(cpu_seconds() - cpu, 1), 'git_commit': git_commit(),
+              'cpu_s': round(cpu_seconds() - cpu, 1), 'git_commit': commit,
               'hardware': hardware(torch.get_num_threads()),
               'finished': timestamp()}
     (out / 'build.json').write_text(json.dumps(record, indent=1) + '\n')
