@@ -25,13 +25,12 @@ def select_arms(proto: dict[str, Any], arms: Sequence[str] | None = None) -> lis
     return [a for a in every if a in arms]
 
 
-def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) -> str:
-    """Markdown table (rows: arms; columns: datasets + average) of mean ± std over seeds of
-    the test score at the best validation epoch, then the table of each pretrained arm's
-    paired difference to ``scratch`` with its 95% confidence interval, then the tasks the
-    metric leaves out. Missing records are an error unless ``partial``, where each cell shows
-    its seed count and rows that are incomplete have no average. ``arms`` restricts the tables
-    (and the completeness rule) to those arms (:func:`select_arms`)."""
+def run_scores(out: Path, arms: Sequence[str] | None = None, partial: bool = False
+               ) -> tuple[list[str], list[int], list[str], list[dict[str, Any]],
+                          dict[tuple[str, str], dict[int, float]]]:
+    """The datasets, seeds and arms (:func:`select_arms`) of run ``out``, its records and
+    their scores by (arm, dataset) cell. A missing record is an error (its message names up
+    to ten) unless ``partial``."""
     out = Path(out)
     proto = json.loads((out / 'protocol.json').read_text())
     datasets, seeds = proto['present_datasets'], proto['seeds']
@@ -44,9 +43,28 @@ def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) 
         raise SystemExit(f'error: {len(missing)} of {len(arms) * len(datasets) * len(seeds)} '
                          f'records missing in {out} ({shown}{" ..." if len(missing) > 10 else ""})'
                          '; rerun `run` with the same flags, or `report --partial`')
+    return datasets, seeds, arms, records, scores
+
+
+def metric_labels(records: list[dict[str, Any]], datasets: list[str]
+                  ) -> tuple[dict[str, str], dict[str, str]]:
+    """Column labels (``'name (metric)'``) of ``datasets`` and the datasets whose metric is
+    lower-is-better, ``{dataset: metric}``, from ``records``."""
     metric = {r['dataset']: r['metric'] for r in records}
     labels = {d: f'{d} ({metric.get(d, "?")})' for d in datasets}
     lower = {r['dataset']: r['metric'] for r in records if not r.get('higher_is_better', True)}
+    return labels, lower
+
+
+def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) -> str:
+    """Markdown table (rows: arms; columns: datasets + average) of mean ± std over seeds of
+    the test score at the best validation epoch, then the table of each pretrained arm's
+    paired difference to ``scratch`` with its 95% confidence interval, then the tasks the
+    metric leaves out. Missing records are an error unless ``partial``, where each cell shows
+    its seed count and rows that are incomplete have no average. ``arms`` restricts the tables
+    (and the completeness rule) to those arms (:func:`select_arms`)."""
+    datasets, seeds, arms, records, scores = run_scores(out, arms, partial)
+    labels, lower = metric_labels(records, datasets)
     lines = [score_table(scores, arms, datasets, seeds, labels=labels)]
     paired = paired_difference_table(scores, [a for a in arms if a != SCRATCH], datasets,
                                      seeds, SCRATCH, lower_is_better=lower, labels=labels,
@@ -62,16 +80,7 @@ def summary(out: Path, arms: Sequence[str] | None = None) -> str:
     seeds, as the last column of :func:`report`'s second table) and the datasets whose own
     interval lies above or below 0. Every record must be present."""
     from ..harness.report import difference_cell, paired_difference
-    out = Path(out)
-    proto = json.loads((out / 'protocol.json').read_text())
-    datasets, seeds = proto['present_datasets'], proto['seeds']
-    arms = select_arms(proto, arms)
-    records = read_records(out / 'records.jsonl')
-    scores = scores_by_cell(records)
-    missing = missing_cells(scores, arms, datasets, seeds)
-    if missing:
-        raise SystemExit(f'error: {len(missing)} records missing in {out}; `report --partial` '
-                         'shows what there is')
+    datasets, seeds, arms, records, scores = run_scores(out, arms)
     sign = {r['dataset']: 1.0 if r.get('higher_is_better', True) else -1.0 for r in records}
     base = {d: scores[(SCRATCH, d)] for d in datasets}
     lines = [f'| arm | average score | vs scratch, average over {len(datasets)} datasets | '
@@ -126,9 +135,7 @@ def compare(out: Path, baseline: Path, arm: str) -> str:
     missing = missing_cells(scores, list(label.values()), datasets, seeds)
     if missing:
         raise SystemExit(f'error: {len(missing)} records missing ({missing[:5]} ...)')
-    metric = {r['dataset']: r['metric'] for r in records}
-    labels = {d: f'{d} ({metric.get(d, "?")})' for d in datasets}
-    lower = {r['dataset']: r['metric'] for r in records if not r.get('higher_is_better', True)}
+    labels, lower = metric_labels(records, datasets)
     rows = [label['run'], label['baseline']]
     paired = paired_difference_table(scores, [label['run']], datasets, seeds,
                                      label['baseline'], lower_is_better=lower, labels=labels,

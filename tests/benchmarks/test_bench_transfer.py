@@ -439,18 +439,28 @@ def test_report_and_figure_of_a_subset_of_arms(transfer, tmp_path):
         transfer.report(tmp_path, arms=['scratch', 'infomax'])
 
 
+#: crafted scores of three arms over three seeds; bbbp: ROC-AUC (higher is better), esol: RMSE
+#: (lower is better, so the difference is scratch - arm)
+CRAFTED = {('scratch', 'ogbg-molbbbp'): (0.60, 0.62, 0.64),
+           ('scratch', 'ogbg-molesol'): (1.20, 1.10, 1.30),
+           # bbbp d = (.10, .09, .11); esol d = (.20, .15, .25): both clearly positive
+           ('attr_masking', 'ogbg-molbbbp'): (0.70, 0.71, 0.75),
+           ('attr_masking', 'ogbg-molesol'): (1.00, 0.95, 1.05),
+           # bbbp d = (.05, -.02, 0): not significant; esol d = (-.15, -.10, -.15): worse
+           ('graphcl', 'ogbg-molbbbp'): (0.65, 0.60, 0.64),
+           ('graphcl', 'ogbg-molesol'): (1.35, 1.20, 1.45)}
+
+
+def _write_crafted(out, drop_last=False):
+    """A run of :data:`CRAFTED` (without its last record if ``drop_last``)."""
+    recs = [(arm, d, s, v) for (arm, d), vals in CRAFTED.items() for s, v in enumerate(vals)]
+    _write_run(out, recs[:-1] if drop_last else recs, seeds=(0, 1, 2),
+               objectives=('attr_masking', 'graphcl'),
+               datasets=('ogbg-molbbbp', 'ogbg-molesol'), rmse=('ogbg-molesol',))
+
+
 def test_report_paired_differences_to_scratch(transfer, tmp_path):
-    # bbbp: ROC-AUC (higher is better); esol: RMSE (lower is better, so scratch - arm)
-    bbbp, esol = 'ogbg-molbbbp', 'ogbg-molesol'
-    scores = {('scratch', bbbp): (0.60, 0.62, 0.64), ('scratch', esol): (1.20, 1.10, 1.30),
-              # bbbp d = (.10, .09, .11); esol d = (.20, .15, .25): both clearly positive
-              ('attr_masking', bbbp): (0.70, 0.71, 0.75),
-              ('attr_masking', esol): (1.00, 0.95, 1.05),
-              # bbbp d = (.05, -.02, 0): not significant; esol d = (-.15, -.10, -.15): worse
-              ('graphcl', bbbp): (0.65, 0.60, 0.64), ('graphcl', esol): (1.35, 1.20, 1.45)}
-    recs = [(arm, d, s, v) for (arm, d), vals in scores.items() for s, v in enumerate(vals)]
-    _write_run(tmp_path, recs, seeds=(0, 1, 2), objectives=('attr_masking', 'graphcl'),
-               datasets=(bbbp, esol), rmse=(esol,))
+    _write_crafted(tmp_path)
     table = transfer.report(tmp_path).splitlines()
     assert table[0] == '| arm | ogbg-molbbbp (rocauc) | ogbg-molesol (rmse) | average |'
     assert table[5] == ''
@@ -566,14 +576,7 @@ def test_compare_pairs_one_arm_across_two_runs(transfer, tmp_path):
 
 
 def test_summary_gives_each_arm_its_average_and_paired_difference(transfer, tmp_path):
-    bbbp, esol = 'ogbg-molbbbp', 'ogbg-molesol'
-    scores = {('scratch', bbbp): (0.60, 0.62, 0.64), ('scratch', esol): (1.20, 1.10, 1.30),
-              ('attr_masking', bbbp): (0.70, 0.71, 0.75),
-              ('attr_masking', esol): (1.00, 0.95, 1.05),
-              ('graphcl', bbbp): (0.65, 0.60, 0.64), ('graphcl', esol): (1.35, 1.20, 1.45)}
-    recs = [(arm, d, s, v) for (arm, d), vals in scores.items() for s, v in enumerate(vals)]
-    _write_run(tmp_path, recs, seeds=(0, 1, 2), objectives=('attr_masking', 'graphcl'),
-               datasets=(bbbp, esol), rmse=(esol,))
+    _write_crafted(tmp_path)
     table = transfer.summary(tmp_path).splitlines()
     assert table[0] == ('| arm | average score | vs scratch, average over 2 datasets | '
                         'datasets better / worse |')
@@ -582,7 +585,6 @@ def test_summary_gives_each_arm_its_average_and_paired_difference(transfer, tmp_
     assert table[2] == '| scratch | 91.0 | | |'
     assert table[3] == '| attr_masking | 86.0 | **+15.0 [+7.5, +22.5]** | bbbp, esol / - |'
     assert table[4] == '| graphcl | 98.2 | **-6.2 [-9.3, -3.0]** | - / esol |'
+    _write_crafted(tmp_path, drop_last=True)
     with pytest.raises(SystemExit, match='records missing'):
-        _write_run(tmp_path, recs[:-1], seeds=(0, 1, 2), objectives=('attr_masking', 'graphcl'),
-                   datasets=(bbbp, esol), rmse=(esol,))
         transfer.summary(tmp_path)
