@@ -83,6 +83,23 @@ def export(args: argparse.Namespace) -> Path:
     return dest
 
 
+def threads_prefix(hardware: dict[str, Any]) -> str:
+    """``'OMP_NUM_THREADS=N '`` for the torch threads a build recorded (else ``''``)."""
+    n = hardware.get('torch_threads')
+    return f'OMP_NUM_THREADS={n} ' if n else ''
+
+
+def transfer_command(name: str, table: Path) -> str:
+    """The ``benchmarks.transfer run`` command line of the transfer run ``table`` of the
+    shipped model ``name``, from the run's protocol."""
+    proto = json.loads((Path(table) / 'protocol.json').read_text())
+    datasets = proto.get('requested_datasets') or proto['datasets']
+    return (f"OMP_NUM_THREADS=1 python -m benchmarks.transfer run --objectives pretrained:{name} "
+            f"--num-layers {proto['num_layers']} --hidden-channels {proto['hidden_channels']} "
+            f"--datasets {','.join(datasets)} --seeds {len(proto['seeds'])} "
+            f"--finetune-epochs {proto['finetune_epochs']} --jobs 2 --threads 1 --out {table}")
+
+
 def card_text(name: str, run: Path, table: Path | None) -> str:
     """The model card of ``name`` from its run folder and, when given, its transfer run."""
     from graphpfm.train import load_checkpoint
@@ -107,8 +124,8 @@ def card_text(name: str, run: Path, table: Path | None) -> str:
         f"on {hw.get('cuda') or hw.get('processor') or hw.get('machine')} "
         f"({hw.get('cpu_count')} cores, {hw.get('torch_threads')} torch threads)",
         f"- commit: {build['git_commit']}; versions: {ckpt.get('versions')}",
-        f"- rebuild: `{build['command']}`, then `python -m benchmarks.shipped_model export "
-        f"--name {name} --run {run}`",
+        f"- rebuild: `{threads_prefix(hw)}{build['command']}`, then `python -m "
+        f"benchmarks.shipped_model export --name {name} --run {run}`",
         '- loss per epoch: ' + ', '.join(f"{h['loss']:.4f}" for h in history),
     ]
     every = ckpt['config'].get('log_every')
@@ -120,9 +137,9 @@ def card_text(name: str, run: Path, table: Path | None) -> str:
                                for i in sorted(set(shown))))
     if table is not None:
         lines += ['', '## Downstream, against scratch',
-                  f'`python -m benchmarks.transfer report --out {table}` (the same fine-tuning '
-                  'recipe and seeds for both arms; test score at the best validation epoch):',
-                  '', report(table)]
+                  f'`{transfer_command(name, table)}`, then `python -m benchmarks.transfer '
+                  f'report --out {table}` (the same fine-tuning recipe and seeds for both arms; '
+                  'test score at the best validation epoch):', '', report(table)]
     return '\n'.join(lines) + '\n'
 
 

@@ -26,9 +26,22 @@ def test_pretrain_export_and_card(tmp_path, monkeypatch):
     for (k, a), (_, b) in zip(enc.state_dict().items(), ref.state_dict().items()):
         assert torch.equal(a, b), k  # float32 export: the weights exactly
     text = (tmp_path / 'shipped' / 'tiny.md').read_text()
-    assert '`descriptor_pred`' in text and 'graphpfm pretrain --dataset embedded' in text
+    assert '`descriptor_pred`' in text
+    threads = build['hardware']['torch_threads']
+    assert f'rebuild: `OMP_NUM_THREADS={threads} graphpfm pretrain --dataset embedded' in text
     assert "graphpfm.from_pretrained('tiny')" in text and 'loss per epoch: ' in text
     # 48 molecules in batches of 16: three windows of one step; the last is after step 3
     windows = torch.load(run / 'checkpoint.pt', weights_only=True)['history'][0]['step_loss']
     assert len(windows) == 3
     assert f'after step N): 1: {windows[0]:.4f}' in text and f'3: {windows[2]:.4f}' in text
+
+
+def test_the_card_gives_the_transfer_run_of_its_table(tmp_path):
+    (tmp_path / 'protocol.json').write_text(json.dumps({
+        'num_layers': 5, 'hidden_channels': 300, 'seeds': [0, 1, 2, 3, 4],
+        'finetune_epochs': 8, 'datasets': ['ogbg-molbbbp'],
+        'requested_datasets': ['ogbg-molbbbp', 'ogbg-molhiv']}))
+    assert shipped_model.transfer_command('m', tmp_path) == (
+        'OMP_NUM_THREADS=1 python -m benchmarks.transfer run --objectives pretrained:m '
+        '--num-layers 5 --hidden-channels 300 --datasets ogbg-molbbbp,ogbg-molhiv --seeds 5 '
+        f'--finetune-epochs 8 --jobs 2 --threads 1 --out {tmp_path}')
