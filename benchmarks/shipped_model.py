@@ -16,7 +16,8 @@
 The objective is the best arm of the ``property`` transfer profile by mean validation score
 (never test). ``pretrain`` records the command, wall and CPU seconds, the hardware and the git
 commit in ``<out>/build.json``; ``card`` writes ``graphpfm/pretrained/NAME.md`` from the
-checkpoint, that record and the transfer report.
+checkpoint, that record and the transfer report, and the pretraining loss curve into the
+transfer run's folder (``loss.png``).
 """
 from __future__ import annotations
 
@@ -143,12 +144,39 @@ def card_text(name: str, run: Path, table: Path | None) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def loss_figure(run: Path, path: Path) -> Path:
+    """The pretraining loss of ``run`` against optimizer steps (the mean of each window of
+    ``log_every`` steps of its checkpoint's history; log scale), as a PNG at ``path``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from graphpfm.train import load_checkpoint
+
+    from .transfer.figures import _save_figure
+    ckpt = load_checkpoint(Path(run) / 'checkpoint.pt')
+    every = ckpt['config'].get('log_every')
+    windows = [w for h in ckpt.get('history') or [] for w in h.get('step_loss', [])]
+    if not windows or not every:
+        raise SystemExit(f'error: {run}/checkpoint.pt has no loss per {every} steps to plot')
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([(i + 1) * every for i in range(len(windows))], windows)
+    ax.set_yscale('log')
+    ax.set_xlabel('optimizer step')
+    ax.set_ylabel(f'training loss (mean of {every} steps)')
+    ax.set_title(f"{ckpt['objective']['name']}, {Path(run).name}", fontsize='medium')
+    return _save_figure(fig, path)
+
+
 def card(args: argparse.Namespace) -> Path:
     from graphpfm.pretrained import PRETRAINED_DIR
     dest = PRETRAINED_DIR / f'{args.name}.md'
     dest.write_text(card_text(args.name, Path(args.run), Path(args.table) if args.table
                               else None))
     sys.stdout.write(dest.read_text())
+    if args.table:
+        png = loss_figure(Path(args.run), Path(args.table) / 'loss.png')
+        sys.stdout.write(f'loss figure: {png}\n')
     return dest
 
 

@@ -34,6 +34,8 @@ def test_pretrain_export_and_card(tmp_path, monkeypatch):
     windows = torch.load(run / 'checkpoint.pt', weights_only=True)['history'][0]['step_loss']
     assert len(windows) == 3
     assert f'after step N): 1: {windows[0]:.4f}' in text and f'3: {windows[2]:.4f}' in text
+    png = shipped_model.loss_figure(run, tmp_path / 'loss.png')
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and png.stat().st_size > 5000
 
 
 def test_the_card_gives_the_transfer_run_of_its_table(tmp_path):
