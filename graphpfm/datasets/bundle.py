@@ -1,7 +1,7 @@
 """The object :func:`graphpfm.load_dataset` returns."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -60,6 +60,27 @@ class DatasetBundle:
         if name not in self.split_idx:
             raise KeyError(f"unknown split '{name}'; valid options: {', '.join(self.split_idx)}")
         return torch.utils.data.Subset(self.dataset, self.split_idx[name].tolist())
+
+    def limit_train(self, n: int | None, seed: int = 0) -> DatasetBundle:
+        """A copy whose training split is ``n`` samples drawn at random from this one's
+        (without replacement, by a generator seeded with ``seed``: the same subset for every
+        caller, so that arms and seeds compared on it see the same labels); valid and test are
+        kept whole. ``n`` :obj:`None`, or at least the split's size: this bundle unchanged.
+        The subset size is recorded in ``meta['train_limit']``."""
+        if n is None:
+            return self
+        if self.split_idx is None or 'train' not in self.split_idx:
+            raise ValueError(f"dataset '{self.name}' has no training split to limit")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f'the training limit must be a positive number of samples, got '
+                             f'{n!r}')
+        train = self.split_idx['train']
+        if n >= train.numel():
+            return self
+        generator = torch.Generator().manual_seed(seed)
+        chosen = train[torch.randperm(train.numel(), generator=generator)[:n]].sort().values
+        return replace(self, split_idx={**self.split_idx, 'train': chosen},
+                       meta={**self.meta, 'train_limit': n})
 
     @property
     def labelled(self) -> bool:

@@ -57,6 +57,10 @@ class FinetuneConfig:
         standardize_targets (bool): regression only: train on targets standardised by the
             training split's mean and standard deviation per task, and predict (and score) in
             the original units. (default: :obj:`True`)
+        train_limit (int, optional): train on this many labelled samples only, drawn at random
+            from the training split, the same subset for every seed and encoder; valid and
+            test stay whole.
+            :obj:`None`: the whole training split. (default: :obj:`None`)
     """
 
     mode: str = 'full'
@@ -74,6 +78,7 @@ class FinetuneConfig:
     node_batch_size: int | None = None
     num_neighbors: Sequence[int] | None = None
     standardize_targets: bool = True
+    train_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -84,6 +89,7 @@ class FinetuneConfig:
             raise ConfigError(f'epochs must be >= 1, got {self.epochs}')
         if self.batch_size < 1:
             raise ConfigError(f'batch_size must be >= 1, got {self.batch_size}')
+        check_train_limit(self.train_limit)
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
             raise ConfigError('seeds must name at least one seed')
@@ -92,6 +98,12 @@ class FinetuneConfig:
     @property
     def resolved_encoder_lr(self) -> float:
         return self.lr if self.encoder_lr is None else self.encoder_lr
+
+
+def check_train_limit(limit: int | None) -> None:
+    """Refuse a training limit that is not a positive count (:obj:`None`: no limit)."""
+    if limit is not None and (isinstance(limit, bool) or int(limit) != limit or limit < 1):
+        raise ConfigError(f'train_limit must be a positive number of samples, got {limit!r}')
 
 
 def select_best_epoch(valid_scores: Sequence[float], higher_is_better: bool) -> int:
@@ -234,6 +246,8 @@ def finetune(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
             (default: :meth:`Evaluator.from_bundle`)
     """
     config = FinetuneConfig() if config is None else config
+    if config.train_limit is not None:
+        bundle = bundle.limit_train(config.train_limit)
     task = Task.from_bundle(bundle)
     task.check_labelled()
     device = run_device(config.device)

@@ -15,7 +15,7 @@ from torch import Tensor
 from ..errors import ConfigError
 from ..tasks import Evaluator, Task, label_array
 from ..utils import seed_everything
-from .finetune import FinetuneResult, select_best_epoch
+from .finetune import FinetuneResult, check_train_limit, select_best_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +221,10 @@ class ProbeConfig:
         device (str): where the encoder runs (``'auto'``: CUDA if available).
             (default: :obj:`'auto'`)
         progress (bool): progress bar over seeds. (default: :obj:`False`)
+        train_limit (int, optional): fit the probe on this many labelled samples only, drawn
+            at random from the training split, the same subset for every seed and encoder;
+            :obj:`None`: all.
+            (default: :obj:`None`)
     """
 
     seeds: Sequence[int] = (0, 1, 2)
@@ -232,11 +236,13 @@ class ProbeConfig:
     pool: str = 'mean'
     device: str = 'auto'
     progress: bool = False
+    train_limit: int | None = None
 
     def __post_init__(self) -> None:
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
             raise ConfigError('seeds must name at least one seed')
+        check_train_limit(self.train_limit)
         self.Cs = tuple(float(c) for c in self.Cs)
         if not self.Cs or any(not c > 0 for c in self.Cs):
             raise ConfigError(f'Cs must be positive numbers, got {list(self.Cs)}')
@@ -290,6 +296,8 @@ def probe(bundle: Any, make_encoder: Callable[[int], torch.nn.Module],
     config = ProbeConfig() if config is None else config
     if seeds is not None:
         config = ProbeConfig(**{**asdict(config), 'seeds': tuple(seeds)})
+    if config.train_limit is not None:
+        bundle = bundle.limit_train(config.train_limit)
     task = Task.from_bundle(bundle)
     task.check_labelled('a linear probe')
     evaluator = task.evaluator() if evaluator is None else evaluator

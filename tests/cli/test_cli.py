@@ -187,7 +187,8 @@ def test_quickstart_tiny(corpus, tmp_path, data_root, capsys, with_data):
     root.mkdir(exist_ok=True)
     payload = run(['quickstart', '--checkpoint', str(ckpt), '--root', str(root),
                    '--finetune-epochs', '1', '--seeds', '2', '--out', str(tmp_path / 'qs'),
-                   '--no-progress', '--device', 'cpu', *([] if with_data else ['--limit', '600'])])
+                   '--no-progress', '--device', 'cpu', '--train-limit', '100',
+                   *([] if with_data else ['--limit', '600'])])
     # with ogbg-molbbbp under the data root it is used; without, RDKit's own molecules
     assert payload['dataset'] == ('ogbg-molbbbp' if with_data else 'embedded-polar')
     assert set(payload['results']) == {'pretrained', 'scratch'}
@@ -195,6 +196,11 @@ def test_quickstart_tiny(corpus, tmp_path, data_root, capsys, with_data):
     text = capsys.readouterr().out
     assert '| pretrained |' in text and '| scratch ' in text and '±' in text
     assert 'What the numbers mean: rocauc on the test split' in text
+    # both arms fine-tuned on the same 100 of the training molecules
+    split = payload['train_split_size']
+    assert payload['train_size'] == 100 and split > 100
+    assert ('after fine-tuning on 100 labelled training molecules, drawn at random from the '
+            f"training split's {split}.") in text
     assert 'the same architecture trained from scratch' in text
     assert (tmp_path / 'qs' / 'results.csv').is_file()
 
