@@ -41,7 +41,7 @@ class QuickstartOptions:
         limit (int, optional): only the first ``limit`` molecules of the dataset.
         train_limit (int, optional): fine-tune on this many labelled training molecules, drawn
             at random (the same for both arms and every seed); valid and test stay whole.
-            Pretraining matters most where labels are few. :obj:`None`: all.
+            :obj:`None`: all.
         finetune_epochs (int): fine-tuning epochs per seed.
         seeds (list of int): fine-tuning seeds, or their number.
     """
@@ -50,8 +50,8 @@ class QuickstartOptions:
     dataset: str | None = None
     root: str | None = None
     limit: int | None = None
-    train_limit: int | None = 500
-    finetune_epochs: int = 10
+    train_limit: int | None = None
+    finetune_epochs: int = 3
     seeds: Sequence[int] = (0, 1, 2)
 
 
