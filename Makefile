@@ -33,8 +33,9 @@ bench-readme:
 	for r in quick small property; do \
 	  $(PY) -m benchmarks.transfer report --summary --out benchmarks/results/transfer-$$r --readme-section transfer-$$r-summary && \
 	  $(PY) -m benchmarks.transfer report --out benchmarks/results/transfer-$$r --readme benchmarks/results/transfer-$$r/README.md --readme-section transfer-$$r || exit 1; done
-	$(PY) -m benchmarks.transfer compare --out benchmarks/results/transfer-property-bf16 --baseline benchmarks/results/transfer-property --arm motif_pred --readme-section property-bf16
-	$(PY) -m benchmarks.node_probe report --out benchmarks/results/node-probe-cora --readme-section node-probe-cora
+	$(PY) -m benchmarks.transfer compare --out benchmarks/results/transfer-property-bf16 --baseline benchmarks/results/transfer-property --arm motif_pred --readme benchmarks/results/transfer-property-bf16/README.md --readme-section property-bf16
+	$(PY) -m benchmarks.node_probe report --summary --out benchmarks/results/node-probe-cora --readme-section node-probe-cora
+	$(PY) -m benchmarks.node_probe report --out benchmarks/results/node-probe-cora --readme benchmarks/results/node-probe-cora/README.md --readme-section node-probe-cora
 
 clean:
 	rm -rf $(VENV) runs

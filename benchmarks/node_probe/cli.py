@@ -268,7 +268,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """Print (and optionally write into the README) the table of a run."""
-    text = report(Path(args.out), partial=args.partial)
+    text = report(Path(args.out), partial=args.partial, summary=args.summary)
     sys.stdout.write(text + '\n')
     write_readme(args, text)
     return 0
@@ -340,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser('report', help='markdown table from the records')
     q.add_argument('--out', required=True)
     q.add_argument('--partial', action='store_true')
+    q.add_argument('--summary', action='store_true',
+                   help="without the table of GraphMAE's probe (`torch-probe`)")
     readme_args(q)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s: %(message)s')

@@ -11,7 +11,7 @@ from ..harness.report import paired_difference_table, score_cell, scores_by_cell
 from .config import arm_hash, arms_for, config_source, random_arm
 
 
-def report(out: Path, partial: bool = False) -> str:
+def report(out: Path, partial: bool = False, summary: bool = False) -> str:
     """Markdown table: arm, linear-probe and fine-tuning test metric, mean ± std (ddof=0)
     over seeds, the published linear-probe figure of the method on the run's dataset (blank
     where none is known), pretraining epochs and mean pretraining time; then each method's
@@ -19,9 +19,9 @@ def report(out: Path, partial: bool = False) -> str:
     fine-tuning, with a warning for each method whose probe is not better than its random
     encoder's by more than the spread over seeds (:func:`not_better_than_random`); the
     epochs selected on validation where they were; then GraphMAE's probe beside this one
-    where ``torch-probe`` has run. Only records of the current configuration of each arm
-    count. Missing records are an error unless ``partial``; the fine-tuning column reads "not
-    run" until ``finetune`` has been started in ``out``."""
+    where ``torch-probe`` has run (not with ``summary``). Only records of the current
+    configuration of each arm count. Missing records are an error unless ``partial``; the
+    fine-tuning column reads "not run" until ``finetune`` has been started in ``out``."""
     import numpy as np
     out = Path(out)
     proto = json.loads((out / 'protocol.json').read_text())
@@ -81,7 +81,7 @@ def report(out: Path, partial: bool = False) -> str:
         f'{m}: {config_source(m, dataset)}' for m in proto['methods']) + '.')
     theirs = [r for r in read_records(out / 'torch_probe.jsonl')
               if current.get(r['arm']) == r.get('arm_hash') and r['seed'] in seeds]
-    if theirs:
+    if theirs and not summary:
         ours = {(r['arm'], r['seed']): r['test_at_best_valid'] for r in records}
         tables.append("GraphMAE's own probe on the same encoders (`torch-probe`):\n\n"
                       + torch_probe_table(theirs, ours, arms))

@@ -250,6 +250,11 @@ def test_torch_probe_command_beside_the_probe(tmp_path, data_root):
     es = np.array([r['early_stopping_test'] for r in recs if r['arm'] == 'random-gcn1']) * 100
     assert row.startswith(f'| random-gcn1 | {mine.mean():.1f} ± {mine.std():.1f} | '
                           f'{es.mean():.1f} ± {es.std():.1f} |')
+    # the report carries that table; its summary (the results page's form) does not
+    from benchmarks.node_probe.report import report
+    full, short = report(out), report(out, summary=True)
+    assert "GraphMAE's own probe" in full and "GraphMAE's own probe" not in short
+    assert short == full[:len(short)] and short.count('| random-gcn1 |') == 1
     # a random arm that would not rebuild as the run built it is refused
     lines = (out / 'records.jsonl').read_text().splitlines()
     tampered = [json.loads(x) for x in lines]
