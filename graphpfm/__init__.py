@@ -50,7 +50,7 @@ from .nn.heads import GraphPredictor, NodePredictor  # noqa: E402
 from .objectives import OBJECTIVES, Objective, ObjectiveOutput, build_objective  # noqa: E402
 from .pretrained import available_pretrained, from_pretrained  # noqa: E402
 from .sklearn import GraphEmbedder  # noqa: E402
-from .tasks import Evaluator, GraphTask, NodeTask, Task  # noqa: E402
+from .tasks import EmbeddingTable, Evaluator, GraphTask, NodeTask, Task, embed_dataset  # noqa: E402
 from .train import TrainConfig, Trainer, load_checkpoint, load_encoder, save_checkpoint  # noqa: E402
 from .utils import tune_malloc  # noqa: E402  (for applications; never called on import)
 from .version import __version__  # noqa: E402
@@ -60,7 +60,8 @@ __all__ = [
     'DatasetNotFoundError', 'available_datasets', 'from_smiles', 'load_dataset',
     'FinetuneConfig', 'FinetuneResult', 'compare', 'finetune', 'format_table', 'probe',
     'ProbeConfig', 'ProbeResult', 'linear_probe', 'LinearProbeResult', 'embed_nodes',
-    'embed_graphs', 'Evaluator', 'Task', 'GraphTask', 'NodeTask', 'NodePredictor', 'ENCODERS',
+    'embed_graphs', 'embed_dataset', 'EmbeddingTable', 'Evaluator', 'Task', 'GraphTask',
+    'NodeTask', 'NodePredictor', 'ENCODERS',
     'Encoder', 'build_encoder', 'GraphPredictor', 'OBJECTIVES', 'Objective', 'ObjectiveOutput',
     'build_objective', 'Trainer', 'TrainConfig', 'load_checkpoint', 'load_encoder',
     'save_checkpoint', 'tune_malloc', 'available_pretrained', 'from_pretrained',

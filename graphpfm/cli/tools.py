@@ -34,38 +34,20 @@ class EmbedOptions:
     batch_size: int = 256
 
 
-OUTPUT_SUFFIXES = ('.npy', '.csv', '.parquet')
-
-
 def embed(args: argparse.Namespace) -> Path:
     """Write one embedding per input record (input order; invalid ones are NaN rows), or
     per node of a node dataset; beside a ``.npy``, a ``.rows.csv`` of each row's input line,
     validity and reason."""
-    import logging
-
-    import numpy as np
-    import pandas as pd
-
-    from ..datasets.smiles import _invalid_reason, _text_problem, is_smiles_file, read_smiles_file
-    from ..eval import embed_graphs, embed_nodes
     from ..nn.heads import POOLS
-    from ..tasks import resolve_node_batching
+    from ..tasks.embed import check_output, embed_dataset
     from ..train import load_encoder
     from ..utils import resolve_device
 
     output = Path(args.output)
-    if output.is_dir():
-        raise ConfigError(f'--output {output} is a folder; name a file ending in '
-                          f"{', '.join(OUTPUT_SUFFIXES)}")
-    if output.suffix not in OUTPUT_SUFFIXES:
-        raise ConfigError(f"--output must end in {', '.join(OUTPUT_SUFFIXES)}, got "
-                          f"'{output.name}'")
-    if output.suffix == '.parquet':
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise ConfigError('--output .parquet needs pyarrow (pip install pyarrow); or write '
-                              '.npy or .csv') from None
+    try:
+        check_output(output)
+    except ValueError as err:
+        raise ConfigError(f'--{err}') from None  # 'output ...' as the flag
     if args.pool not in POOLS:
         raise ConfigError(f"--pool '{args.pool}' invalid; valid options: {', '.join(POOLS)}")
     if args.batch_size < 1:
@@ -75,61 +57,16 @@ def embed(args: argparse.Namespace) -> Path:
     encoder = load_encoder(args.checkpoint, map_location=device)
     bundle = load(args, args.input)
     check_width(args.checkpoint, bundle)
-    lines = reasons = None
-    if bundle.level == 'node':
-        full = embed_nodes(encoder, bundle.dataset, device, resolve_node_batching(
-            bundle.dataset, None), progress=args.progress).numpy()
-        valid, what = np.ones(len(full), dtype=bool), f'nodes of {bundle.name}'
-    else:
-        store = bundle.dataset
-        source = getattr(store, 'source_index', None)
-        source = np.arange(len(store)) if source is None else np.asarray(source)
-        count = int(getattr(store, 'meta', {}).get('count', len(store)))
-        width = int(encoder.out_channels)
-        full = np.full((count, width), np.nan, dtype=np.float32)
-        if len(store):
-            full[source] = embed_graphs(encoder, store, device, args.batch_size,
-                                        args.pool)[0].numpy()
-        else:
-            logging.getLogger('graphpfm').warning('no valid molecule in %s: every row is NaN',
-                                                  args.input)
-        valid = np.isin(np.arange(count), source)
-        what = f'molecules ({args.pool} pooling)'
-        reasons = [''] * count
-        known = dict(getattr(store, 'invalid', []) or [])
-        smiles = None
-        if is_smiles_file(args.input):
-            smiles, numbers = read_smiles_file(args.input, args.limit)
-            lines = numbers.tolist() if len(numbers) == count else None
-        for i in np.flatnonzero(~valid).tolist():
-            reasons[i] = known.get(i) or (
-                (_text_problem(smiles[i], len(smiles[i]) if isinstance(smiles[i], str) else 0)
-                 or _invalid_reason(smiles[i])) if smiles is not None and i < len(smiles)
-                else 'invalid')
-    output.parent.mkdir(parents=True, exist_ok=True)
-    index = 'node' if bundle.level == 'node' else 'index'
-    rows = pd.DataFrame({index: np.arange(len(full))})
-    if lines is not None:
-        rows['line'] = lines
-    if bundle.level != 'node':
-        rows['valid'] = valid
-        rows['reason'] = reasons
-    if output.suffix == '.npy':
-        np.save(output, full)
-        rows.to_csv(output.with_suffix('.rows.csv'), index=False)
-    else:
-        table = pd.concat([rows, pd.DataFrame(full, columns=[f'e{i}' for i in
-                                                             range(full.shape[1])])], axis=1)
-        if output.suffix == '.csv':
-            table.to_csv(output, index=False)
-        else:
-            table.to_parquet(output, index=False)
-    print(f'{len(full)} {what} -> {output} ({full.shape[1]} dims)'
-          + (f"; rows: {output.with_suffix('.rows.csv')}" if output.suffix == '.npy' else ''))
-    invalid = np.flatnonzero(~valid).tolist()
+    table = embed_dataset(encoder, bundle, source=args.input, limit=args.limit, pool=args.pool,
+                          batch_size=args.batch_size, device=device, progress=args.progress)
+    table.write(output)
+    rows = f"; rows: {output.with_suffix('.rows.csv')}" if output.suffix == '.npy' else ''
+    print(f'{len(table.values)} {table.what} -> {output} ({table.values.shape[1]} dims){rows}')
+    invalid = table.invalid
     if invalid:
-        where = [f'line {lines[i]}' if lines is not None else f'record {i}' for i in invalid]
-        shown = '; '.join(f'{w}: {reasons[i]}' for w, i in zip(where[:10], invalid[:10]))
+        lines = table.rows['line'].tolist() if 'line' in table.rows else None
+        shown = '; '.join(f"{f'line {lines[i]}' if lines else f'record {i}'}: "
+                          f"{table.rows['reason'][i]}" for i in invalid[:10])
         print(f'{len(invalid)} invalid record(s) left as NaN rows ({shown}'
               + (' ...' if len(invalid) > 10 else '') + ')')
     return output

@@ -83,7 +83,7 @@ def _text_problem(smiles: Any, max_length: int = MAX_SMILES_LENGTH) -> str | Non
     return None
 
 
-def _invalid_reason(smiles: Any) -> str:
+def invalid_reason(smiles: Any) -> str:
     """Why RDKit rejects ``smiles`` (only called for failures, so it may be slow)."""
     from rdkit import Chem
     problem = _text_problem(smiles, max_length=len(smiles) if isinstance(smiles, str) else 0)
@@ -318,7 +318,7 @@ def _featurize_one(smiles: Any, max_length: int, max_atoms: int) -> dict[str, An
     if g is not None and g['num_nodes'] > max_atoms:
         return f"{g['num_nodes']} atoms, more than the limit of {max_atoms}"
     if g is None or g['num_nodes'] == 0:
-        return _invalid_reason(smiles)
+        return invalid_reason(smiles)
     return g
 
 

@@ -99,3 +99,24 @@ def test_from_smiles_checks_its_inputs():
         from_smiles(['CCO', 'CC'], [0.5, float('inf')])
     bundle = from_smiles(['CCO', 'C\ud800C', 'CC'], [1.0, 0.0, 0.0])  # a lone surrogate
     assert bundle.meta['num_invalid'] == 1 and len(bundle.dataset) == 2
+
+
+def test_the_python_api_gives_the_rows_the_command_writes(ckpt, tmp_path):
+    """`graphpfm.embed_dataset` is what `graphpfm embed` writes: the same values and rows."""
+    import graphpfm
+    path = tmp_path / 'in.csv'
+    path.write_bytes(CSV)
+    run(['embed', '--checkpoint', str(ckpt), '--input', str(path), '--output',
+         str(tmp_path / 'cli.npy'), '--featurize-workers', '0', '--no-progress'])
+    bundle = graphpfm.load_dataset(str(path), num_workers=0)
+    table = graphpfm.embed_dataset(graphpfm.load_encoder(ckpt), bundle, source=str(path))
+    np.testing.assert_array_equal(table.values, np.load(tmp_path / 'cli.npy'))
+    assert table.rows.equals(pd.read_csv(tmp_path / 'cli.rows.csv', keep_default_na=False))
+    assert table.invalid == [i for i, v in enumerate(CSV_VALID) if not v]
+    assert table.rows['line'].tolist() == CSV_LINES
+    written = pd.read_csv(table.write(tmp_path / 'api.csv'))  # NaN rows read back as NaN
+    assert written.columns[:4].tolist() == ['index', 'line', 'valid', 'reason']
+    np.testing.assert_allclose(written[[f'e{i}' for i in range(8)]].to_numpy(),
+                               table.values, rtol=1e-6)
+    with pytest.raises(ValueError, match="output must end in .npy, .csv, .parquet, got 'x.txt'"):
+        table.write(tmp_path / 'x.txt')
