@@ -19,10 +19,39 @@ CACHE_FORMAT_VERSION = 1
 
 
 def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
-    """Absolute path, size and modification time of ``path`` (a change invalidates a cache)."""
+    """Size and SHA-256 of the contents of ``path``: what a cache built from the file is keyed
+    by. A changed file gets another key; a copied, moved or re-synced one (new path or
+    modification time, same bytes) keeps its caches. The digest is remembered per (path,
+    size, inode, modification and change times) under ``cache_dir('fingerprints')``, so an
+    unchanged file is read once."""
     path = Path(path).resolve()
     st = path.stat()
-    return {'path': str(path), 'size': st.st_size, 'mtime_ns': st.st_mtime_ns}
+    stamp = {'path': str(path), 'size': st.st_size, 'inode': st.st_ino,
+             'mtime_ns': st.st_mtime_ns, 'ctime_ns': st.st_ctime_ns}
+    memo = cache_dir('fingerprints') / (
+        hashlib.sha256(str(path).encode()).hexdigest()[:32] + '.json')
+    try:
+        known = json.loads(memo.read_text())
+        if {k: known.get(k) for k in stamp} == stamp:
+            return {'size': st.st_size, 'sha256': known['sha256']}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # no memo, or an unreadable one: hash the file
+    digest = file_sha256(path)
+    try:
+        atomic_write_bytes(memo, lambda tmp: Path(tmp).write_text(
+            json.dumps({**stamp, 'sha256': digest})))
+    except OSError as err:  # a read-only cache: hash again next time
+        log.debug('could not remember the fingerprint of %s: %s', path, err)
+    return {'size': st.st_size, 'sha256': digest}
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """The SHA-256 of the contents of ``path`` (hex)."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def cache_file(sub: str, stem: str, key: Any) -> Path:
