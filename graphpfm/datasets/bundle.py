@@ -1,6 +1,7 @@
 """The object :func:`graphpfm.load_dataset` returns."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -71,10 +72,10 @@ class DatasetBundle:
             return self
         if self.split_idx is None or 'train' not in self.split_idx:
             raise ValueError(f"dataset '{self.name}' has no training split to limit")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError(f'the training limit must be a positive number of samples, got '
                              f'{n!r}')
-        train = self.split_idx['train']
+        n, train = int(n), self.split_idx['train']
         if n >= train.numel():
             return self
         generator = torch.Generator().manual_seed(seed)

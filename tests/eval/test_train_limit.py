@@ -1,4 +1,5 @@
 """Fine-tuning and probing on a random subset of the training labels (``train_limit``)."""
+import numpy as np
 import pytest
 import torch
 
@@ -22,6 +23,7 @@ def test_limit_train_draws_a_fixed_subset_of_the_training_split(kit):
     # the same subset for every call (arms and seeds compared on it see the same labels);
     # another generator seed draws another one
     assert torch.equal(bundle.limit_train(10).split_idx['train'], train)
+    assert torch.equal(bundle.limit_train(np.int64(10)).split_idx['train'], train)
     assert not torch.equal(bundle.limit_train(10, seed=1).split_idx['train'], train)
     # no limit, or one at least the split's size: the bundle itself
     assert bundle.limit_train(None) is bundle and bundle.limit_train(26) is bundle
