@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, NamedTuple, Sequence
@@ -59,8 +60,7 @@ class FinetuneConfig:
             the original units. (default: :obj:`True`)
         train_limit (int, optional): train on this many labelled samples only, drawn at random
             from the training split, the same subset for every seed and encoder; valid and
-            test stay whole.
-            :obj:`None`: the whole training split. (default: :obj:`None`)
+            test stay whole. :obj:`None`: the whole training split. (default: :obj:`None`)
     """
 
     mode: str = 'full'
@@ -102,7 +102,8 @@ class FinetuneConfig:
 
 def check_train_limit(limit: int | None) -> None:
     """Refuse a training limit that is not a positive count (:obj:`None`: no limit)."""
-    if limit is not None and (isinstance(limit, bool) or int(limit) != limit or limit < 1):
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral)
+                              or limit < 1):
         raise ConfigError(f'train_limit must be a positive number of samples, got {limit!r}')
 
 

@@ -223,8 +223,7 @@ class ProbeConfig:
         progress (bool): progress bar over seeds. (default: :obj:`False`)
         train_limit (int, optional): fit the probe on this many labelled samples only, drawn
             at random from the training split, the same subset for every seed and encoder;
-            :obj:`None`: all.
-            (default: :obj:`None`)
+            :obj:`None`: all. (default: :obj:`None`)
     """
 
     seeds: Sequence[int] = (0, 1, 2)

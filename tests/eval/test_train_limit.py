@@ -54,7 +54,7 @@ def test_probe_with_a_train_limit_is_probing_on_the_subset(node_kit):
 
 
 def test_train_limit_must_be_a_positive_count():
-    for bad in (0, -1, 1.5):
+    for bad in (0, -1, 1.5, float('nan'), '10', True):
         with pytest.raises(ConfigError, match='train_limit must be a positive number'):
             FinetuneConfig(train_limit=bad)
         with pytest.raises(ConfigError, match='train_limit must be a positive number'):
