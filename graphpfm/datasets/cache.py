@@ -19,8 +19,8 @@ CACHE_FORMAT_VERSION = 1
 
 
 def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
-    """Size and SHA-256 of the contents of ``path``: what a cache built from the file is keyed
-    by. A changed file gets another key; a copied, moved or re-synced one (new path or
+    """Name, size and SHA-256 of the contents of ``path``: what a cache built from the file is
+    keyed by. A changed file gets another key; a copied, moved or re-synced one (new path or
     modification time, same bytes) keeps its caches. The digest is remembered per (path,
     size, inode, modification and change times) under ``cache_dir('fingerprints')``, so an
     unchanged file is read once."""
@@ -33,7 +33,7 @@ def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         known = json.loads(memo.read_text())
         if {k: known.get(k) for k in stamp} == stamp:
-            return {'size': st.st_size, 'sha256': known['sha256']}
+            return {'name': path.name, 'size': st.st_size, 'sha256': known['sha256']}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass  # no memo, or an unreadable one: hash the file
     digest = file_sha256(path)
@@ -42,7 +42,7 @@ def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
             json.dumps({**stamp, 'sha256': digest})))
     except OSError as err:  # a read-only cache: hash again next time
         log.debug('could not remember the fingerprint of %s: %s', path, err)
-    return {'size': st.st_size, 'sha256': digest}
+    return {'name': path.name, 'size': st.st_size, 'sha256': digest}
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:

@@ -261,7 +261,7 @@ def read_split(split_dir: str | os.PathLike, num_graphs: int | None = None
 # ---------------------------------------------------------------------------- public loaders
 def _raw_fingerprint(folder: Path) -> list[dict[str, Any]]:
     raw = folder / 'raw'
-    return [{'name': f, **file_fingerprint(raw / f'{f}.csv.gz')} for f in RAW_FILES
+    return [file_fingerprint(raw / f'{f}.csv.gz') for f in RAW_FILES
             if (raw / f'{f}.csv.gz').is_file()]
 
 

@@ -345,9 +345,7 @@ def read_ogb_node_raw(folder: str | os.PathLike, name: str) -> Data:
 
 # ---------------------------------------------------------------------------- public loader
 def _raw_fingerprint(folder: Path) -> list[dict[str, Any]]:
-    raw = folder / 'raw'
-    return [{'name': str(p.relative_to(raw)), **file_fingerprint(p)}
-            for p in sorted(raw.rglob('*')) if p.is_file()]
+    return [file_fingerprint(p) for p in sorted((folder / 'raw').rglob('*')) if p.is_file()]
 
 
 def load_ogb_node(name: str, root: str | os.PathLike | None = None, *,

@@ -74,8 +74,7 @@ def _download_raw_dir(rel: Path, root: str | os.PathLike | None) -> Path:
 
 
 def _cached_data(stem: str, files: list[Path], reader: Any) -> tuple[Data, Path, bool]:
-    key = {'reader': READER_VERSION, 'stem': stem,
-           'files': [{'name': f.name, **file_fingerprint(f)} for f in files]}
+    key = {'reader': READER_VERSION, 'stem': stem, 'files': [file_fingerprint(f) for f in files]}
     path = cache_file('pyg', stem, key)
     cached = load_tensors(path)
     if cached is not None:

@@ -14,7 +14,8 @@ def test_fingerprint_is_the_contents_and_is_remembered(tmp_path: Path, fresh_cac
     path = tmp_path / 'a.smi'
     path.write_bytes(b'CCO\nc1ccccc1\n')
     fp = file_fingerprint(path)
-    assert fp == {'size': 13, 'sha256': hashlib.sha256(b'CCO\nc1ccccc1\n').hexdigest()}
+    assert fp == {'name': 'a.smi', 'size': 13,
+                  'sha256': hashlib.sha256(b'CCO\nc1ccccc1\n').hexdigest()}
     reads = []
     real = cache_mod.file_sha256
     monkeypatch.setattr(cache_mod, 'file_sha256', lambda p, **k: reads.append(p) or real(p))
@@ -25,7 +26,7 @@ def test_fingerprint_is_the_contents_and_is_remembered(tmp_path: Path, fresh_cac
     path.write_bytes(b'CCO\nc1ccccc2\n')
     os.utime(path, ns=(1, 1))
     assert file_fingerprint(path) == {
-        'size': 13, 'sha256': hashlib.sha256(b'CCO\nc1ccccc2\n').hexdigest()}
+        'name': 'a.smi', 'size': 13, 'sha256': hashlib.sha256(b'CCO\nc1ccccc2\n').hexdigest()}
 
 
 def test_a_copied_corpus_reuses_its_cache(tmp_path: Path, fresh_cache: Path) -> None:
