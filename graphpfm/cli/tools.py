@@ -45,9 +45,9 @@ def embed(args: argparse.Namespace) -> Path:
 
     output = Path(args.output)
     try:
-        check_output(output)
+        check_output(output, what='--output')
     except ValueError as err:
-        raise ConfigError(f'--{err}') from None  # 'output ...' as the flag
+        raise ConfigError(str(err)) from None
     if args.pool not in POOLS:
         raise ConfigError(f"--pool '{args.pool}' invalid; valid options: {', '.join(POOLS)}")
     if args.batch_size < 1:

@@ -82,7 +82,7 @@ def _report(args: argparse.Namespace, bundle: Any, results: dict[str, Any], what
     """Write and print the results table."""
     from ..eval import format_table
     split = int(bundle.split_idx['train'].numel())
-    used = min(split, args.train_limit) if args.train_limit else split
+    used = int(bundle.limit_train(args.train_limit).split_idx['train'].numel())
     payload = {'dataset': bundle.name, 'checkpoint': args.checkpoint,
                'train_size': used, 'train_split_size': split,
                'results': {k: r.to_dict() for k, r in results.items()}}

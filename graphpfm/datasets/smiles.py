@@ -678,7 +678,8 @@ def load_smiles_file(path: str | os.PathLike, limit: int | None = None, *,
         store.source_index = extra['source_index']
         if 'invalid' in extra:  # caches written before the reasons were kept have none
             store.invalid = [(int(i), str(r)) for i, r in extra['invalid']]
-        store.meta.update(from_cache=True, source=str(path.resolve()))  # the key has no path
+        # the key holds no path: where it was read from this time, and the cache it came from
+        store.meta.update(from_cache=True, source=str(path.resolve()), cache_path=str(cpath))
         log.info('loaded %s from cache %s', path, cpath)
         return store
     smiles, lines = read_smiles_file(path, limit)

@@ -65,21 +65,21 @@ class EmbeddingTable:
         return output
 
 
-def check_output(output: str | os.PathLike) -> None:
+def check_output(output: str | os.PathLike, what: str = 'output') -> None:
     """Refuse an output that :meth:`EmbeddingTable.write` cannot write: a folder, an unknown
-    suffix, ``.parquet`` without pyarrow."""
+    suffix, ``.parquet`` without pyarrow; the message calls it ``what``."""
     output = Path(output)
     if output.is_dir():
-        raise ValueError(f'output {output} is a folder; name a file ending in '
+        raise ValueError(f'{what} {output} is a folder; name a file ending in '
                          f"{', '.join(OUTPUT_SUFFIXES)}")
     if output.suffix not in OUTPUT_SUFFIXES:
-        raise ValueError(f"output must end in {', '.join(OUTPUT_SUFFIXES)}, got "
+        raise ValueError(f"{what} must end in {', '.join(OUTPUT_SUFFIXES)}, got "
                          f"'{output.name}'")
     if output.suffix == '.parquet':
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise ValueError('output .parquet needs pyarrow (pip install pyarrow); or write '
+            raise ValueError(f'{what} .parquet needs pyarrow (pip install pyarrow); or write '
                              '.npy or .csv') from None
 
 
