@@ -129,19 +129,26 @@ def card_text(name: str, run: Path, table: Path | None) -> str:
         f"benchmarks.shipped_model export --name {name} --run {run}`",
         '- loss per epoch: ' + ', '.join(f"{h['loss']:.4f}" for h in history),
     ]
-    every = ckpt['config'].get('log_every')
-    windows = [w for h in history for w in h.get('step_loss', [])]
-    if windows and every:  # the loss within training, every tenth window
-        shown = list(range(0, len(windows), max(1, len(windows) // 10))) + [len(windows) - 1]
-        lines.append(f'- loss within training (mean of each {every} steps; after step N): ' +
-                     ', '.join(f'{(i + 1) * every}: {windows[i]:.4f}'
-                               for i in sorted(set(shown))))
+    curve = step_losses(ckpt)
+    if curve:  # the loss within training, every tenth window
+        shown = list(range(0, len(curve), max(1, len(curve) // 10))) + [len(curve) - 1]
+        lines.append(f"- loss within training (mean of each {ckpt['config']['log_every']} "
+                     'steps; after step N): ' +
+                     ', '.join(f'{curve[i][0]}: {curve[i][1]:.4f}' for i in sorted(set(shown))))
     if table is not None:
         lines += ['', '## Downstream, against scratch',
                   f'`{transfer_command(name, table)}`, then `python -m benchmarks.transfer '
                   f'report --out {table}` (the same fine-tuning recipe and seeds for both arms; '
                   'test score at the best validation epoch):', '', report(table)]
     return '\n'.join(lines) + '\n'
+
+
+def step_losses(ckpt: dict[str, Any]) -> list[tuple[int, float]]:
+    """``(step, loss)`` over a checkpoint's history: the mean loss of each window of
+    ``log_every`` steps, at the window's last step (``[]`` without such a log)."""
+    every = ckpt['config'].get('log_every')
+    windows = [w for h in ckpt.get('history') or [] for w in h.get('step_loss', [])]
+    return [((i + 1) * every, w) for i, w in enumerate(windows)] if every else []
 
 
 def loss_figure(run: Path, path: Path) -> Path:
@@ -153,19 +160,18 @@ def loss_figure(run: Path, path: Path) -> Path:
 
     from graphpfm.train import load_checkpoint
 
-    from .transfer.figures import _save_figure
+    from .transfer.figures import save_figure
     ckpt = load_checkpoint(Path(run) / 'checkpoint.pt')
-    every = ckpt['config'].get('log_every')
-    windows = [w for h in ckpt.get('history') or [] for w in h.get('step_loss', [])]
-    if not windows or not every:
-        raise SystemExit(f'error: {run}/checkpoint.pt has no loss per {every} steps to plot')
+    curve = step_losses(ckpt)
+    if not curve:
+        raise SystemExit(f'error: {run}/checkpoint.pt has no loss per window of steps to plot')
     fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot([(i + 1) * every for i in range(len(windows))], windows)
+    ax.plot(*zip(*curve))
     ax.set_yscale('log')
     ax.set_xlabel('optimizer step')
-    ax.set_ylabel(f'training loss (mean of {every} steps)')
+    ax.set_ylabel(f"training loss (mean of {ckpt['config']['log_every']} steps)")
     ax.set_title(f"{ckpt['objective']['name']}, {Path(run).name}", fontsize='medium')
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def card(args: argparse.Namespace) -> Path:

@@ -39,10 +39,10 @@ def figure(out: Path, path: Path, arms: Sequence[str] | None = None) -> Path:
     ax.set_ylim(max(0.0, lo - 10), None)
     ax.legend(fontsize='small', ncol=min(len(arms), 5), loc='lower center',
               bbox_to_anchor=(0.5, 1.08))
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
-def _save_figure(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path) -> Path:
     """Lay out, write (creating the folder) and close a matplotlib figure."""
     import matplotlib.pyplot as plt
     fig.tight_layout()
@@ -93,4 +93,4 @@ def loss_figure(out: Path, path: Path) -> Path:
         ax.set_ylabel('training loss')
     for ax in list(axes.flat)[len(curves):]:
         ax.axis('off')
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
