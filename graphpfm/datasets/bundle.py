@@ -8,8 +8,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
+
 LEVELS = ('graph', 'node')
 TASK_TYPES = ('binary classification', 'multiclass classification', 'regression')
+
+
+def check_train_limit(limit: Any) -> None:
+    """Refuse a training limit that is not a positive integer (:obj:`None`: no limit)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral)
+                              or limit < 1):
+        raise ConfigError(f'train_limit must be a positive number of samples, got {limit!r}')
 
 
 @dataclass
@@ -72,9 +81,7 @@ class DatasetBundle:
             return self
         if self.split_idx is None or 'train' not in self.split_idx:
             raise ValueError(f"dataset '{self.name}' has no training split to limit")
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f'the training limit must be a positive number of samples, got '
-                             f'{n!r}')
+        check_train_limit(n)
         n, train = int(n), self.split_idx['train']
         if n >= train.numel():
             return self

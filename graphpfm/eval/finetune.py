@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import numbers
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, NamedTuple, Sequence
@@ -14,6 +13,7 @@ import torch
 from torch import Tensor
 from torch_geometric import seed_everything
 
+from ..datasets.bundle import check_train_limit
 from ..errors import ConfigError
 from ..nn.heads import POOLS
 from ..tasks import Task, check_node_batching
@@ -98,13 +98,6 @@ class FinetuneConfig:
     @property
     def resolved_encoder_lr(self) -> float:
         return self.lr if self.encoder_lr is None else self.encoder_lr
-
-
-def check_train_limit(limit: int | None) -> None:
-    """Refuse a training limit that is not a positive count (:obj:`None`: no limit)."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral)
-                              or limit < 1):
-        raise ConfigError(f'train_limit must be a positive number of samples, got {limit!r}')
 
 
 def select_best_epoch(valid_scores: Sequence[float], higher_is_better: bool) -> int:

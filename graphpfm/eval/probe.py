@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..datasets.bundle import check_train_limit
 from ..errors import ConfigError
 from ..tasks import Evaluator, Task, label_array
 from ..utils import seed_everything
-from .finetune import FinetuneResult, check_train_limit, select_best_epoch
+from .finetune import FinetuneResult, select_best_epoch
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ def test_limit_train_draws_a_fixed_subset_of_the_training_split(kit):
     assert bundle.limit_train(None) is bundle and bundle.limit_train(26) is bundle
     assert bundle.limit_train(1000) is bundle
     for bad in (0, -3, 2.5, True):
-        with pytest.raises(ValueError, match='positive number of samples'):
+        with pytest.raises(ConfigError, match='positive number of samples'):
             bundle.limit_train(bad)
 
 
