@@ -52,7 +52,7 @@ from .pretrained import available_pretrained, from_pretrained  # noqa: E402
 from .sklearn import GraphEmbedder  # noqa: E402
 from .tasks import EmbeddingTable, Evaluator, GraphTask, NodeTask, Task, embed_dataset  # noqa: E402
 from .train import TrainConfig, Trainer, load_checkpoint, load_encoder, save_checkpoint  # noqa: E402
-from .utils import tune_malloc  # noqa: E402  (for applications; never called on import)
+from .utils import tune_malloc, versions  # noqa: E402  (tune_malloc: never called on import)
 from .version import __version__  # noqa: E402
 
 __all__ = [
@@ -65,5 +65,5 @@ __all__ = [
     'Encoder', 'build_encoder', 'GraphPredictor', 'OBJECTIVES', 'Objective', 'ObjectiveOutput',
     'build_objective', 'Trainer', 'TrainConfig', 'load_checkpoint', 'load_encoder',
     'save_checkpoint', 'tune_malloc', 'available_pretrained', 'from_pretrained',
-    'from_graphs', 'bundle_smiles', 'GraphEmbedder',
+    'from_graphs', 'bundle_smiles', 'GraphEmbedder', 'versions',
 ]

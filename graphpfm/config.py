@@ -1,10 +1,22 @@
-"""Configuration files: YAML mappings of option names to values (``--config``)."""
+r"""Configuration: YAML files of option values, and options generated from configs.
+
+An option is a field of a dataclass (a config such as :class:`~graphpfm.train.TrainConfig`)
+or a keyword argument with a default of a constructor (an objective's). Its name is the
+field's: the command-line flag is the name with dashes (``batch_size`` -> ``--batch-size``)
+and the key in a YAML file is the name itself. Its help text is the name's entry in the
+``Args:`` section of the class docstring, as plain text; its type comes from the default,
+else from the annotation (booleans take ``--name`` / ``--no-name``, sequences are
+comma-separated).
+"""
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
+import re
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -29,15 +41,16 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     return {str(k).replace('-', '_'): v for k, v in data.items()}
 
 
+def plain_values(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` as YAML writes them: paths become strings, tuples lists; callables (a
+    subcommand's handler) are dropped."""
+    return {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+            for k, v in values.items() if not callable(v)}
+
+
 def namespace_to_dict(ns: argparse.Namespace) -> dict[str, Any]:
-    """Plain-value dict of a namespace (paths become strings, tuples lists; the subcommand
-    handler dropped)."""
-    out = {}
-    for k, v in vars(ns).items():
-        if callable(v):
-            continue
-        out[k] = str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
-    return out
+    """Plain-value dict of a namespace (:func:`plain_values`)."""
+    return plain_values(vars(ns))
 
 
 def write_yaml(path: str | os.PathLike, values: dict[str, Any]) -> None:
@@ -46,3 +59,168 @@ def write_yaml(path: str | os.PathLike, values: dict[str, Any]) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, 'w') as f:
         yaml.safe_dump(values, f, sort_keys=True)
+
+
+TYPES = {'bool': bool, 'int': int, 'float': float, 'str': str}
+#: the default of a field without one: the option must be given
+REQUIRED = MISSING
+
+
+def plain_text(rst: str) -> str:
+    """reST markup as plain text: links keep their title, roles (``:class:`~a.B```,
+    ``:math:`x```) their text (the last dotted part after ``~``), literals lose their
+    backquotes, bold and emphasis their stars."""
+    text = re.sub(r'`"?([^`<]*?)"?\s*<[^>]+>`_', r'"\1"', rst)
+    text = re.sub(r':[a-z]+:`(~?)([^`]*?)`',
+                  lambda m: m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2), text)
+    text = re.sub(r'``([^`]*)``', r'\1', text)
+    text = re.sub(r'\*\*([^*]+)\*\*|\*([^*]+)\*', lambda m: m.group(1) or m.group(2), text)
+    return re.sub(r'\s+', ' ', text).strip()
+
+
+def summary(obj: Any) -> str:
+    """The first sentence of a docstring, as plain text on one line (a sentence ends at a
+    full stop or colon outside quotes)."""
+    text = plain_text((inspect.getdoc(obj) or '').split('\n\n')[0])
+    quoted = False
+    for i, c in enumerate(text):
+        quoted ^= c == '"'
+        if not quoted and c in '.:' and (i + 1 == len(text) or text[i + 1] == ' '):
+            return text[:i] + '.'
+    return text
+
+
+def doc_args(obj: Any) -> dict[str, str]:
+    """``{name: description}`` from the ``Args:`` section of a docstring, as plain text without
+    the type and the ``(default: ...)`` note."""
+    lines = (inspect.getdoc(obj) or '').splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == 'Args:'), len(lines))
+    out: dict[str, str] = {}
+    indent, name = None, None
+    for line in lines[start + 1:]:
+        depth = len(line) - len(line.lstrip())
+        match = re.match(r'\s*(\w+)\s*(\([^)]*\))?:\s*(.*)', line)
+        if line.strip() and indent is not None and depth < indent:
+            break
+        if match and depth == (indent or depth):
+            indent, name = depth, match.group(1)
+            out[name] = match.group(3)
+        elif name and line.strip():
+            out[name] += ' ' + line.strip()
+    return {k: plain_text(re.sub(r'\s*\(default:.*\)\s*$', '', v)) for k, v in out.items()}
+
+
+def comma_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [
+        v.strip() for v in str(value).split(',') if v.strip()]
+
+
+def seeds(value: Any) -> tuple[int, ...]:
+    """``3`` -> ``(0, 1, 2)``; ``'0,4,7'`` (or ``'5,'``) or ``[0, 4, 7]`` -> those seeds."""
+    if isinstance(value, (list, tuple)) or ',' in str(value):
+        return tuple(int(v) for v in comma_list(value))
+    if int(value) < 1:
+        raise ValueError(value)
+    return tuple(range(int(value)))
+
+
+def node_batch_size(value: Any) -> int | None:
+    """``'auto'`` -> :obj:`None` (chosen by graph size); ``'full'`` -> ``0``; else a count."""
+    text = str(value).lower()
+    return {'auto': None, 'full': 0}[text] if text in ('auto', 'full') else int(value)
+
+
+#: parsers of the options whose values are more than their type, by option name
+PARSERS: dict[str, Callable[[Any], Any]] = {'seeds': seeds, 'node_batch_size': node_batch_size}
+
+
+@dataclass
+class Option:
+    """One option: ``name`` (destination and YAML key), ``default``, ``help`` and ``kind``
+    (a type, or ``(list, item type)``)."""
+
+    name: str
+    default: Any
+    help: str = ''
+    kind: Any = str
+    #: converts a value instead of the type (default: :data:`PARSERS` by name)
+    parse: Callable[[Any], Any] | None = None
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag: the name with dashes."""
+        return '--' + self.name.replace('_', '-')
+
+    def convert(self, value: Any) -> Any:
+        """``value`` (a command-line string or a YAML value) as the option's type."""
+        if value is None:
+            return None
+        try:
+            parse = self.parse or PARSERS.get(self.name)
+            if parse is not None:
+                return parse(value)
+            if self.kind is bool:
+                return value if isinstance(value, bool) else {
+                    'true': True, 'false': False}[str(value).lower()]
+            if isinstance(value, bool):  # YAML's true is no number
+                raise TypeError(value)
+            if isinstance(self.kind, tuple):
+                return [self.kind[1](v) for v in comma_list(value)]
+            return self.kind(value)
+        except (KeyError, TypeError, ValueError):
+            kind = (f'{self.kind[1].__name__} values separated by commas'
+                    if isinstance(self.kind, tuple) else self.kind.__name__)
+            raise argparse.ArgumentTypeError(
+                f'invalid value {value!r} for {self.flag} ({kind})') from None
+
+    def help_text(self) -> str:
+        if self.default is REQUIRED:
+            return f'{self.help} (required)'.lstrip()
+        if self.default is None and self.kind is bool:
+            return f'{self.help} (default: unset)'.lstrip()
+        default = self.default
+        if isinstance(default, (list, tuple)):
+            default = ','.join(f'{v:g}' if isinstance(v, float) else str(v) for v in default)
+        return f'{self.help} (default: {default})'.lstrip()
+
+
+def kind_of(annotation: Any, default: Any) -> Any:
+    """The type of an option from its default (a plain value) or its annotation (e.g.
+    ``'int | None'``, ``'Sequence[float]'``)."""
+    if isinstance(default, (bool, int, float, str)):
+        return type(default)
+    text = str(annotation)
+    match = re.search(r'(?:Sequence|list|tuple)\[(\w+)', text)
+    if match:
+        return (list, TYPES.get(match.group(1), str))
+    return next((t for n, t in TYPES.items() if re.search(rf'\b{n}\b', text)), str)
+
+
+def dataclass_options(cls: type, names: Iterable[str] | None = None,
+                      rename: dict[str, str] | None = None, **defaults: Any) -> list[Option]:
+    """The options of the fields of dataclass ``cls`` (only ``names``, if given), some
+    renamed (``{field: option name}``), with new ``defaults``."""
+    docs, out = doc_args(cls), []
+    for f in fields(cls):
+        if names is None or f.name in names:
+            default = defaults.get(f.name, f.default if f.default_factory is MISSING
+                                   else f.default_factory())
+            out.append(Option((rename or {}).get(f.name, f.name), default,
+                              docs.get(f.name, ''), kind_of(f.type, default)))
+    return out
+
+
+def signature_options(cls: type, skip: int = 1) -> list[Option]:
+    """The options of the keyword arguments with a default of ``cls``'s constructor (after its
+    first ``skip`` parameters: ``self``, ...), documented in the ``Args:`` of its docstring."""
+    docs = doc_args(cls)
+    params = list(inspect.signature(cls.__init__).parameters.values())[skip:]
+    return [Option(p.name, p.default, docs.get(p.name, ''), kind_of(p.annotation, p.default))
+            for p in params if p.default is not p.empty]
+
+
+def config_from(cls: type, args: argparse.Namespace, **rename: str) -> Any:
+    """An instance of dataclass ``cls`` from the options in ``args`` (fields renamed as
+    ``field='option name'``); fields that are no option keep their defaults."""
+    names = {f.name: rename.get(f.name, f.name) for f in fields(cls)}
+    return cls(**{k: getattr(args, v) for k, v in names.items() if hasattr(args, v)})

@@ -73,3 +73,23 @@ def tune_malloc(mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20,
           mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)),
           mallopt(_M_TOP_PAD, int(top_pad))]
     return all(v == 1 for v in ok)
+
+
+def versions() -> str:
+    """graphpfm's version, its main dependencies' and the device it would use, one per line
+    (``graphpfm --version``; paste it into a bug report)."""
+    import importlib.metadata as md
+
+    from .version import __version__
+    lines = [f'graphpfm {__version__}']
+    for name in ('torch', 'torch_geometric', 'ogb', 'rdkit', 'scikit-learn'):
+        try:
+            lines.append(f'{name} {md.version(name)}')
+        except md.PackageNotFoundError:
+            lines.append(f'{name} not installed')
+    if torch.cuda.is_available():
+        device = f'cuda ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} GPU(s))'
+    else:
+        device = f'cpu ({torch.get_num_threads()} threads; no CUDA device)'
+    lines.append(f'device {device}')
+    return '\n'.join(lines)

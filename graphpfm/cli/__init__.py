@@ -1,9 +1,10 @@
 """The ``graphpfm`` command line: pretrain, finetune, probe, embed, leakage, list, quickstart.
 
-Its options are generated (:mod:`graphpfm.cli.options`) from the fields of dataclasses (the
-library's :class:`~graphpfm.train.TrainConfig`, :class:`~graphpfm.eval.FinetuneConfig`,
-:class:`~graphpfm.eval.ProbeConfig` and the command line's own option classes) and from the
-registered objectives' constructors, with the help text of their ``Args:`` docstrings.
+Each command calls the library (:mod:`graphpfm.runs`) and prints what it made. Its options
+are generated (:mod:`graphpfm.config`) from the fields of the library's configs
+(:class:`~graphpfm.runs.DataConfig`, :class:`~graphpfm.runs.EncoderConfig`,
+:class:`~graphpfm.train.TrainConfig`, :class:`~graphpfm.eval.FinetuneConfig`, ...) and from
+the registered objectives' constructors, with the help text of their ``Args:`` docstrings.
 ``graphpfm pretrain --objective NAME --help`` (or ``graphpfm list NAME``) shows an objective's
 options. Every subcommand accepts ``--config file.yaml`` whose keys are the option names;
 flags override the file, which overrides the defaults shown by ``--help``.
@@ -13,130 +14,24 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
-from .common import run_group
-from .options import Command, Group, apply_config, dataclass_options
+from .options import Group, apply_config
 from .pretrain import PRETRAIN
 from .tools import EMBED, LEAKAGE, LIST
-from .transfer import FINETUNE, PROBE
+from .transfer import FINETUNE, PROBE, QUICKSTART
 
 __all__ = ['build_parser', 'parse_args', 'run', 'main', 'COMMANDS']
 
-
-@dataclass
-class QuickstartOptions:
-    r"""What the quick start fine-tunes, and for how long.
-
-    Args:
-        checkpoint (str, optional): the pretrained encoder: a checkpoint file or a shipped
-            model's name; :obj:`None`: the model that ships with graphpfm.
-        dataset (str, optional): the labelled dataset; :obj:`None`: ``ogbg-molbbbp`` if it is
-            under the data root, else ``embedded-polar`` (RDKit's molecules, labelled by
-            whether their polar surface area exceeds 90: nothing to download).
-        root (str, optional): the data root.
-        limit (int, optional): only the first ``limit`` molecules of the dataset.
-        train_limit (int, optional): fine-tune on this many labelled training molecules, drawn
-            at random (the same for both arms and every seed); valid and test stay whole.
-            :obj:`None`: all.
-        finetune_epochs (int): fine-tuning epochs per seed.
-        seeds (list of int): fine-tuning seeds, or their number.
-    """
-
-    checkpoint: str | None = None
-    dataset: str | None = None
-    root: str | None = None
-    limit: int | None = None
-    train_limit: int | None = None
-    finetune_epochs: int = 3
-    seeds: Sequence[int] = (0, 1, 2)
-
-
-#: what the quick start's numbers mean, printed under its table
-MEANING = ("What the numbers mean: {metric} on the test split, whose molecules have scaffolds "
-           "(ring systems) that training never saw, at each seed's epoch of best validation "
-           "score, mean ± std over seeds {seeds}, after fine-tuning on {labels}. ROC-AUC is "
-           "the chance that a random positive molecule is ranked above a random negative one "
-           "(1.0 perfect, 0.5 guessing). 'pretrained' starts from {model}; 'scratch' from "
-           "random weights of the same architecture, with the same recipe and seeds.")
-
-
-def quickstart(args: argparse.Namespace) -> dict[str, Any]:
-    """Fine-tune the shipped pretrained encoder and the same architecture from scratch on a
-    classification task, and say whether pretraining helped."""
-    from ..datasets import available_datasets
-    from ..pretrained import default_pretrained
-    out, t0 = Path(args.out), time.perf_counter()
-    if args.finetune_epochs < 1:
-        raise CommandError(f'error: --finetune-epochs must be >= 1, got {args.finetune_epochs}',
-                           2)
-    try:
-        checkpoint = args.checkpoint or str(default_pretrained())
-    except ValueError as err:
-        raise CommandError(f'error: {err} (--checkpoint)', 2) from None
-    dataset = args.dataset or ('ogbg-molbbbp' if available_datasets(args.root).get(
-        'ogbg-molbbbp') else 'embedded-polar')
-    payload = run(['finetune', '--dataset', dataset, '--checkpoint', checkpoint,
-                   '--compare-scratch', '--epochs', str(args.finetune_epochs), '--seeds',
-                   ','.join(map(str, args.seeds)) + ',',  # with a comma: a list, not a count
-                   '--out', str(out), '--device', args.device,
-                   *(['--root', args.root] if args.root else []),
-                   *(['--limit', str(args.limit)] if args.limit else []),
-                   *(['--train-limit', str(args.train_limit)] if args.train_limit else []),
-                   '--progress' if args.progress else '--no-progress',
-                   *(['--quiet'] if args.quiet else [])])
-    results = payload['results']
-    model = (f'the shipped model {Path(checkpoint).stem}' if args.checkpoint is None
-             else checkpoint)
-    used, split = payload['train_size'], payload['train_split_size']
-    labels = (f'{used} labelled training molecules' if used == split else
-              f"{used} labelled training molecules, drawn at random from the training split's "
-              f'{split}')
-    print(MEANING.format(metric=results['pretrained']['metric'], seeds=list(args.seeds),
-                         model=model, labels=labels))
-    print(f'quickstart done in {time.perf_counter() - t0:.0f} s; results and logs are under '
-          f'{out}/')
-    return payload
-
-
-QUICKSTART = Command(
-    'quickstart', 'fine-tune the shipped pretrained model and the same model from scratch on a '
-    'classification task, and compare', quickstart,
-    lambda _: [Group('quickstart', dataclass_options(QuickstartOptions)),
-               run_group(('out', 'config', 'device', 'progress', 'verbose'),
-                         out='runs/quickstart')])
 
 #: the subcommands, by name
 COMMANDS = {c.name: c for c in (PRETRAIN, FINETUNE, PROBE, EMBED, LEAKAGE, LIST, QUICKSTART)}
 
 
-def versions_text() -> str:
-    """graphpfm's version, its main dependencies' and the device it would use."""
-    import importlib.metadata as md
-
-    import torch
-
-    from ..version import __version__
-    lines = [f'graphpfm {__version__}']
-    for name in ('torch', 'torch_geometric', 'ogb', 'rdkit', 'scikit-learn'):
-        try:
-            lines.append(f'{name} {md.version(name)}')
-        except md.PackageNotFoundError:
-            lines.append(f'{name} not installed')
-    if torch.cuda.is_available():
-        device = f'cuda ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} GPU(s))'
-    else:
-        device = f'cpu ({torch.get_num_threads()} threads; no CUDA device)'
-    lines.append(f'device {device}')
-    return '\n'.join(lines)
-
-
 class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-        print(versions_text())
+        from ..utils import versions
+        print(versions())
         parser.exit()
 
 

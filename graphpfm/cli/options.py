@@ -1,94 +1,16 @@
-r"""Command-line options generated from dataclass fields and objective signatures.
-
-An option is a field of a dataclass (a library config such as
-:class:`~graphpfm.train.TrainConfig`, or one of the command line's own option classes) or a
-keyword argument with a default of a registered objective's constructor. The option's name is
-the field's: the flag is the name with dashes (``batch_size`` -> ``--batch-size``) and the key
-in a ``--config`` YAML file is the name itself. The help text is the name's entry in the
-``Args:`` section of the class docstring, as plain text, followed by the default. The type
-comes from the default, else from the annotation: booleans take ``--name`` / ``--no-name``,
-sequences are comma-separated. Where two classes of one command share a field name, the command
-renames one (:class:`~graphpfm.eval.FinetuneConfig`'s ``dropout`` is ``head_dropout``).
-"""
+"""Command-line groups and subcommands of options generated from configs
+(:mod:`graphpfm.config`), and the options every command shares."""
 from __future__ import annotations
 
 import argparse
-import inspect
-import re
-from dataclasses import MISSING, dataclass, fields
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
+from ..config import REQUIRED, Option, dataclass_options
 from ..errors import ConfigError
 
-TYPES = {'bool': bool, 'int': int, 'float': float, 'str': str}
-#: the default of a field without one: the option must be given
-REQUIRED = MISSING
 #: extra spellings of some flags
 ALIASES = {'verbose': ('-v',), 'Cs': ('--cs',)}
-
-
-def plain_text(rst: str) -> str:
-    """reST markup as plain text: links keep their title, roles (``:class:`~a.B```,
-    ``:math:`x```) their text (the last dotted part after ``~``), literals lose their
-    backquotes, bold and emphasis their stars."""
-    text = re.sub(r'`"?([^`<]*?)"?\s*<[^>]+>`_', r'"\1"', rst)
-    text = re.sub(r':[a-z]+:`(~?)([^`]*?)`',
-                  lambda m: m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2), text)
-    text = re.sub(r'``([^`]*)``', r'\1', text)
-    text = re.sub(r'\*\*([^*]+)\*\*|\*([^*]+)\*', lambda m: m.group(1) or m.group(2), text)
-    return re.sub(r'\s+', ' ', text).strip()
-
-
-def summary(obj: Any) -> str:
-    """The first sentence of a docstring, as plain text on one line (a sentence ends at a
-    full stop or colon outside quotes)."""
-    text = plain_text((inspect.getdoc(obj) or '').split('\n\n')[0])
-    quoted = False
-    for i, c in enumerate(text):
-        quoted ^= c == '"'
-        if not quoted and c in '.:' and (i + 1 == len(text) or text[i + 1] == ' '):
-            return text[:i] + '.'
-    return text
-
-
-def doc_args(obj: Any) -> dict[str, str]:
-    """``{name: description}`` from the ``Args:`` section of a docstring, as plain text without
-    the type and the ``(default: ...)`` note."""
-    lines = (inspect.getdoc(obj) or '').splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == 'Args:'), len(lines))
-    out: dict[str, str] = {}
-    indent, name = None, None
-    for line in lines[start + 1:]:
-        depth = len(line) - len(line.lstrip())
-        match = re.match(r'\s*(\w+)\s*(\([^)]*\))?:\s*(.*)', line)
-        if line.strip() and indent is not None and depth < indent:
-            break
-        if match and depth == (indent or depth):
-            indent, name = depth, match.group(1)
-            out[name] = match.group(3)
-        elif name and line.strip():
-            out[name] += ' ' + line.strip()
-    return {k: plain_text(re.sub(r'\s*\(default:.*\)\s*$', '', v)) for k, v in out.items()}
-
-
-def comma_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, (list, tuple)) else [
-        v.strip() for v in str(value).split(',') if v.strip()]
-
-
-def seeds(value: Any) -> tuple[int, ...]:
-    """``3`` -> ``(0, 1, 2)``; ``'0,4,7'`` (or ``'5,'``) or ``[0, 4, 7]`` -> those seeds."""
-    if isinstance(value, (list, tuple)) or ',' in str(value):
-        return tuple(int(v) for v in comma_list(value))
-    if int(value) < 1:
-        raise ValueError(value)
-    return tuple(range(int(value)))
-
-
-def node_batch_size(value: Any) -> int | None:
-    """``'auto'`` -> :obj:`None` (chosen by graph size); ``'full'`` -> ``0``; else a count."""
-    text = str(value).lower()
-    return {'auto': None, 'full': 0}[text] if text in ('auto', 'full') else int(value)
 
 
 def checkpoint(value: Any) -> str:
@@ -100,100 +22,8 @@ def checkpoint(value: Any) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-#: parsers of the options whose values are more than their type, by option name
-PARSERS: dict[str, Callable[[Any], Any]] = {
-    'seeds': seeds, 'node_batch_size': node_batch_size, 'checkpoint': checkpoint,
-    'init': checkpoint}
-
-
-@dataclass
-class Option:
-    """One option: ``name`` (destination and YAML key), ``default``, ``help`` and ``kind``
-    (a type, or ``(list, item type)``)."""
-
-    name: str
-    default: Any
-    help: str = ''
-    kind: Any = str
-
-    @property
-    def flags(self) -> list[str]:
-        return ['--' + self.name.replace('_', '-'), *ALIASES.get(self.name, ())]
-
-    def convert(self, value: Any) -> Any:
-        """``value`` (a command-line string or a YAML value) as the option's type."""
-        if value is None:
-            return None
-        try:
-            if self.name in PARSERS:
-                return PARSERS[self.name](value)
-            if self.kind is bool:
-                return value if isinstance(value, bool) else {
-                    'true': True, 'false': False}[str(value).lower()]
-            if isinstance(value, bool):  # YAML's true is no number
-                raise TypeError(value)
-            if isinstance(self.kind, tuple):
-                return [self.kind[1](v) for v in comma_list(value)]
-            return self.kind(value)
-        except (KeyError, TypeError, ValueError):
-            kind = (f'{self.kind[1].__name__} values separated by commas'
-                    if isinstance(self.kind, tuple) else self.kind.__name__)
-            raise argparse.ArgumentTypeError(
-                f'invalid value {value!r} for {self.flags[0]} ({kind})') from None
-
-    def help_text(self) -> str:
-        if self.default is REQUIRED:
-            return f'{self.help} (required)'.lstrip()
-        if self.default is None and self.kind is bool:
-            return f'{self.help} (default: unset)'.lstrip()
-        default = self.default
-        if isinstance(default, (list, tuple)):
-            default = ','.join(f'{v:g}' if isinstance(v, float) else str(v) for v in default)
-        return f'{self.help} (default: {default})'.lstrip()
-
-
-def kind_of(annotation: Any, default: Any) -> Any:
-    """The type of an option from its default (a plain value) or its annotation (e.g.
-    ``'int | None'``, ``'Sequence[float]'``)."""
-    if isinstance(default, (bool, int, float, str)):
-        return type(default)
-    text = str(annotation)
-    match = re.search(r'(?:Sequence|list|tuple)\[(\w+)', text)
-    if match:
-        return (list, TYPES.get(match.group(1), str))
-    return next((t for n, t in TYPES.items() if re.search(rf'\b{n}\b', text)), str)
-
-
-def dataclass_options(cls: type, names: Iterable[str] | None = None,
-                      rename: dict[str, str] | None = None, **defaults: Any) -> list[Option]:
-    """The options of the fields of dataclass ``cls`` (only ``names``, if given), some
-    renamed (``{field: option name}``), with new ``defaults``."""
-    docs, out = doc_args(cls), []
-    for f in fields(cls):
-        if names is None or f.name in names:
-            default = defaults.get(f.name, f.default if f.default_factory is MISSING
-                                   else f.default_factory())
-            out.append(Option((rename or {}).get(f.name, f.name), default,
-                              docs.get(f.name, ''), kind_of(f.type, default)))
-    return out
-
-
-def objective_options(name: str) -> list[Option]:
-    """The options of registered objective ``name``: its constructor's keyword arguments with
-    a default, documented in its ``Args:``."""
-    from ..objectives import OBJECTIVES
-    cls = OBJECTIVES.get(name)
-    docs = doc_args(cls)
-    params = list(inspect.signature(cls.__init__).parameters.values())[2:]  # self, encoder
-    return [Option(p.name, p.default, docs.get(p.name, ''), kind_of(p.annotation, p.default))
-            for p in params if p.default is not p.empty]
-
-
-def config_from(cls: type, args: argparse.Namespace, **rename: str) -> Any:
-    """An instance of dataclass ``cls`` from the options in ``args`` (fields renamed as
-    ``field='option name'``); fields that are no option keep their defaults."""
-    names = {f.name: rename.get(f.name, f.name) for f in fields(cls)}
-    return cls(**{k: getattr(args, v) for k, v in names.items() if hasattr(args, v)})
+def flags(option: Option) -> list[str]:
+    return [option.flag, *ALIASES.get(option.name, ())]
 
 
 @dataclass
@@ -206,6 +36,10 @@ class Group:
     description: str | None = None
     fill: bool = True
 
+    def __post_init__(self) -> None:
+        for o in self.options:  # checkpoint names resolve when parsed
+            o.parse = checkpoint if o.name in ('checkpoint', 'init') else o.parse
+
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         """Add the options, unset (:obj:`None`) until given; see :meth:`fill_defaults`."""
         group = parser.add_argument_group(self.title, self.description) if self.title \
@@ -214,18 +48,18 @@ class Group:
             kwargs = dict(dest=o.name, default=None,
                           help=o.help_text() if self.title else argparse.SUPPRESS)
             if o.kind is bool:
-                group.add_argument(*o.flags, action=argparse.BooleanOptionalAction, **kwargs)
+                group.add_argument(*flags(o), action=argparse.BooleanOptionalAction, **kwargs)
             else:
                 metavar = {int: 'N', float: 'X'}.get(o.kind, 'A,B' if isinstance(o.kind, tuple)
                                                      else o.name.upper())
-                group.add_argument(*o.flags, type=o.convert, metavar=metavar, **kwargs)
+                group.add_argument(*flags(o), type=o.convert, metavar=metavar, **kwargs)
 
     def fill_defaults(self, args: argparse.Namespace) -> None:
         """Give the unset options of ``args`` their defaults (a required one is an error)."""
         for o in self.options if self.fill else ():
             if getattr(args, o.name) is None:
                 if o.default is REQUIRED:
-                    raise ConfigError(f'option {o.flags[0]} is required')
+                    raise ConfigError(f'option {o.flag} is required')
                 setattr(args, o.name, o.default)
 
 
@@ -259,3 +93,37 @@ def apply_config(parser: argparse.ArgumentParser, groups: list[Group],
         parser.set_defaults(**{options[k].name: options[k].convert(v) for k, v in values.items()})
     except argparse.ArgumentTypeError as exc:
         parser.error(f'{path}: {exc}')
+
+
+@dataclass
+class RunOptions:
+    r"""What every command shares.
+
+    Args:
+        out (str): output directory.
+        config (str, optional): YAML file of option values (its keys are the option names);
+            flags override it.
+        device (str): ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
+        seed (int): random seed.
+        progress (bool, optional): show progress bars; unset: only when standard error (where
+            the bars go) is a terminal.
+        verbose (bool): debug logging, and tracebacks of errors.
+        quiet (bool): no progress bars, and only warnings and errors logged.
+        overwrite (bool): replace a finished run in ``out`` (it stays until the new run
+            finishes), or discard an unfinished one.
+    """
+
+    out: str = 'runs'
+    config: str | None = None
+    device: str = 'auto'
+    seed: int = 0
+    progress: bool | None = None
+    verbose: bool = False
+    quiet: bool = False
+    overwrite: bool = False
+
+
+def run_group(names: Sequence[str], **defaults: Any) -> Group:
+    """The run options ``names`` (and ``quiet`` beside ``verbose``), with new ``defaults``."""
+    names = [*names, 'quiet'] if 'verbose' in names and 'quiet' not in names else names
+    return Group('run', dataclass_options(RunOptions, names, **defaults))

@@ -6,60 +6,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..config import config_from, dataclass_options, summary
 from ..errors import ConfigError
-from .common import DataOptions, check_width, load, run_group
-from .options import Command, Group, dataclass_options, summary
-
-
-@dataclass
-class EmbedOptions:
-    r"""What to embed, and where to.
-
-    Args:
-        checkpoint (str): a pretrained checkpoint file or shipped pretrained model.
-        input (str): a ``.csv``/``.smi(.gz)`` file of SMILES, a networkx graph file
-            (node-link ``.json(.gz)``, ``.gml``, ``.graphml``; ``--level`` says whether its
-            graphs or its nodes are the rows) or a dataset name (a node dataset such as Cora
-            gives one row per node).
-        output (str): a ``.npy`` (rows described in a ``.rows.csv`` beside it: index, input
-            line, validity, reason), ``.csv`` or ``.parquet`` file (those columns first).
-        pool (str): graph readout: ``'mean'``, ``'sum'`` or ``'max'``.
-        batch_size (int): graphs per batch.
-    """
-
-    checkpoint: str
-    input: str
-    output: str
-    pool: str = 'mean'
-    batch_size: int = 256
+from ..runs import DataConfig, EmbedConfig
+from .options import Command, Group, run_group
 
 
 def embed(args: argparse.Namespace) -> Path:
     """Write one embedding per input record (input order; invalid ones are NaN rows), or
     per node of a node dataset; beside a ``.npy``, a ``.rows.csv`` of each row's input line,
     validity and reason."""
-    from ..nn.heads import POOLS
-    from ..tasks.embed import check_output, embed_dataset
-    from ..train import load_encoder
-    from ..utils import resolve_device
-
+    from ..runs import embed
     output = Path(args.output)
-    try:
-        check_output(output, what='--output')
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    if args.pool not in POOLS:
-        raise ConfigError(f"--pool '{args.pool}' invalid; valid options: {', '.join(POOLS)}")
-    if args.batch_size < 1:
-        raise ConfigError(f'--batch-size must be >= 1, got {args.batch_size}')
-    _check_writable(output)
-    device = resolve_device(args.device)
-    encoder = load_encoder(args.checkpoint, map_location=device)
-    bundle = load(args, args.input)
-    check_width(args.checkpoint, bundle)
-    table = embed_dataset(encoder, bundle, source=args.input, limit=args.limit, pool=args.pool,
-                          batch_size=args.batch_size, device=device, progress=args.progress)
-    table.write(output)
+    table = embed(config_from(EmbedConfig, args), config_from(DataConfig, args),
+                  device=args.device, progress=args.progress)
     rows = f"; rows: {output.with_suffix('.rows.csv')}" if output.suffix == '.npy' else ''
     print(f'{len(table.values)} {table.what} -> {output} ({table.values.shape[1]} dims){rows}')
     invalid = table.invalid
@@ -70,22 +30,6 @@ def embed(args: argparse.Namespace) -> Path:
         print(f'{len(invalid)} invalid record(s) left as NaN rows ({shown}'
               + (' ...' if len(invalid) > 10 else '') + ')')
     return output
-
-
-def _check_writable(output: Path) -> None:
-    """Fail before any work when ``output`` cannot be written."""
-    import os
-    folder = output.parent if str(output.parent) else Path('.')
-    probe = folder / f'.{output.name}.write-test.{os.getpid()}'
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b'')
-        probe.unlink()
-    except OSError as err:
-        existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
-        why = (f'{existing} is a file, not a folder' if existing.exists() and
-               not existing.is_dir() else err.strerror or err)
-        raise ConfigError(f'cannot write --output {output} ({why})') from None
 
 
 @dataclass
@@ -141,7 +85,7 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
     from ..objectives import OBJECTIVES
     from ..paths import data_root
     from ..pretrained import available_pretrained
-    from .options import objective_options
+    from .pretrain import objective_options
     if args.name:
         if args.name not in OBJECTIVES:
             raise ConfigError(f"Unknown objective '{args.name}'. Valid options: "
@@ -173,17 +117,17 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
 
 
 EMBED = Command('embed', 'embed molecules (or nodes) with a pretrained encoder', embed,
-                lambda _: [Group('embedding', dataclass_options(EmbedOptions)),
+                lambda _: [Group('embedding', dataclass_options(EmbedConfig)),
                            Group('data', dataclass_options(
-                               DataOptions, ('root', 'limit', 'featurize_workers', 'level'))),
+                               DataConfig, ('root', 'limit', 'featurize_workers', 'level'))),
                            run_group(('config', 'device', 'progress', 'verbose'))])
 LEAKAGE = Command('leakage', 'count pretraining molecules that are in downstream valid/test '
                   'splits', leakage,
                   lambda _: [Group('leakage', dataclass_options(LeakageOptions)),
-                             Group('data', dataclass_options(DataOptions, ('root', 'limit'))),
+                             Group('data', dataclass_options(DataConfig, ('root', 'limit'))),
                              run_group(('config', 'progress', 'verbose'))])
 LIST = Command('list', "list objectives, encoders and datasets found, or one objective's "
                'options', list_all,
-               lambda _: [Group('data', dataclass_options(DataOptions, ('root',))),
+               lambda _: [Group('data', dataclass_options(DataConfig, ('root',))),
                           run_group(('config', 'verbose'))],
                ('name', 'an objective: show its options'))

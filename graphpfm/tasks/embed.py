@@ -66,8 +66,9 @@ class EmbeddingTable:
 
 
 def check_output(output: str | os.PathLike, what: str = 'output') -> None:
-    """Refuse an output that :meth:`EmbeddingTable.write` cannot write: a folder, an unknown
-    suffix, ``.parquet`` without pyarrow; the message calls it ``what``."""
+    """Refuse, before any work, an output that :meth:`EmbeddingTable.write` cannot write: a
+    folder, an unknown suffix, ``.parquet`` without pyarrow, a place where no file can be
+    created; the message calls it ``what``."""
     output = Path(output)
     if output.is_dir():
         raise ValueError(f'{what} {output} is a folder; name a file ending in '
@@ -81,6 +82,17 @@ def check_output(output: str | os.PathLike, what: str = 'output') -> None:
         except ImportError:
             raise ValueError(f'{what} .parquet needs pyarrow (pip install pyarrow); or write '
                              '.npy or .csv') from None
+    folder = output.parent if str(output.parent) else Path('.')
+    probe = folder / f'.{output.name}.write-test.{os.getpid()}'
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b'')
+        probe.unlink()
+    except OSError as err:
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+        why = (f'{existing} is a file, not a folder' if existing.exists() and
+               not existing.is_dir() else err.strerror or err)
+        raise ValueError(f'cannot write {what} {output} ({why})') from None
 
 
 def embed_dataset(encoder: torch.nn.Module, bundle: Any, *, source: str | None = None,

@@ -113,10 +113,10 @@ def test_help_documents_every_option_with_default(capsys, objective):
         for group in command.groups(objective):
             for option in group.options:
                 if group.title is None:  # other objectives' options: parsed, not shown
-                    assert option.flags[0] + ' ' not in text
+                    assert option.flag + ' ' not in text
                     continue
                 assert option.help, (name, option.name)
-                assert f'{option.flags[0]} ' in text or f'{option.flags[0]},' in text
+                assert f'{option.flag} ' in text or f'{option.flag},' in text
                 assert flat(option.help_text()) in text, (name, option.name)
 
 
@@ -222,7 +222,7 @@ def test_pretrain_property_prediction_loads_its_targets(corpus, tmp_path, data_r
 
 
 def test_list_speaks_plain_text_with_levels(capsys):
-    from graphpfm.cli.options import plain_text, summary
+    from graphpfm.config import plain_text, summary
     rst = ('See `"KPGT: Knowledge-Guided" <https://x.org>`_ and :class:`~graphpfm.data.GraphStore`'
            ', :math:`\\mathcal{L}`, ``batch.y`` and **bold** *it*.')
     assert plain_text(rst) == ('See "KPGT: Knowledge-Guided" and GraphStore, \\mathcal{L}, '

@@ -118,7 +118,7 @@ def test_width_mismatches_are_clean_errors(cora_ckpt, tmp_path, data_root):
 
 
 def test_flag_parsers_and_help(capsys):
-    from graphpfm.cli.options import Option
+    from graphpfm.config import Option
     nbs = Option('node_batch_size', None, kind=int)
     assert nbs.convert('auto') is None and nbs.convert(None) is None
     assert nbs.convert('full') == 0 and nbs.convert('0') == 0
@@ -167,8 +167,8 @@ def test_act_last_and_normalize_features(tmp_path, data_root):
     enc = load_encoder(ckpt)
     assert enc.act_last
 
-    from graphpfm.cli.common import normalize_features
     from graphpfm.datasets import load_dataset
+    from graphpfm.runs import normalize_features
     bundle = load_dataset('Cora', root=data_root)
     before = bundle.dataset.x.clone()
     normed = normalize_features(bundle)

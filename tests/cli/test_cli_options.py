@@ -5,8 +5,8 @@ from typing import Sequence
 import pytest
 
 from graphpfm.cli import parse_args
-from graphpfm.cli.options import dataclass_options, doc_args, kind_of, objective_options
-from graphpfm.cli.pretrain import objective_kwargs
+from graphpfm.cli.pretrain import objective_kwargs, objective_options
+from graphpfm.config import config_from, dataclass_options, doc_args, kind_of
 from graphpfm.eval import FinetuneConfig
 from graphpfm.objectives import OBJECTIVES
 from graphpfm.train import TrainConfig
@@ -56,11 +56,11 @@ def test_config_keys_are_the_option_names(tmp_path):
     assert (args.head_dropout, args.seeds, args.node_batch_size) == (0.2, (0, 1), 0)
     assert args.mode == 'full'  # the flag wins
     # encoder options are settled by the command (from --checkpoint, else the defaults)
-    from graphpfm.cli.common import fill_architecture
-    from graphpfm.cli.transfer import FINETUNE_DROPOUT
+    from graphpfm.runs import FINETUNE_DROPOUT, EncoderConfig
     assert args.dropout is None
-    fill_architecture(args, None, '--checkpoint', dropout=FINETUNE_DROPOUT)
-    assert (args.dropout, args.num_layers, args.encoder) == (0.5, 5, 'gin')
+    encoder = config_from(EncoderConfig, args)
+    encoder.fill(None, dropout=FINETUNE_DROPOUT)
+    assert (encoder.dropout, encoder.num_layers, encoder.encoder) == (0.5, 5, 'gin')
     cfg.write_text('cs: 1,10\n')
     assert parse_args(['probe', '--config', str(cfg)]).Cs == [1.0, 10.0]
     cfg.write_text('Cs: [0.5]\nstandardize: false\n')

@@ -18,3 +18,10 @@ def test_version_names_packages_and_device(capsys):
     assert f"torch_geometric {md.version('torch_geometric')}" in lines
     device = lines[-1]
     assert device.startswith('device cuda' if torch.cuda.is_available() else 'device cpu')
+
+
+def test_versions_from_python_is_what_the_flag_prints(capsys):
+    import graphpfm
+    with pytest.raises(SystemExit):
+        run(['--version'])
+    assert capsys.readouterr().out == graphpfm.versions() + '\n'

@@ -1,0 +1,220 @@
+"""One transfer run: fine-tune or linearly probe encoders (a checkpoint's, a randomly
+initialised one of its architecture to compare against) on a labelled dataset, and write the
+results table (``results.md``, ``.json``, ``.csv``) into a folder."""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..datasets import DatasetBundle
+from ..errors import ConfigError, DataError
+from .config import DataConfig, EncoderConfig, check_width
+
+log = logging.getLogger('graphpfm')
+
+#: the encoder's dropout by default: in fine-tuning (as Hu et al.), in probing
+FINETUNE_DROPOUT, PROBE_DROPOUT = 0.5, 0.0
+
+#: how each comparison arm is named in sentences
+BASELINES = {'random': 'a randomly initialised encoder of the same architecture',
+             'scratch': 'the same architecture trained from scratch with the same recipe and '
+                        'seeds'}
+
+
+@dataclass
+class TransferConfig:
+    r"""Which encoders to transfer.
+
+    Args:
+        checkpoint (str, optional): a pretrained checkpoint file or shipped pretrained model
+            (``graphpfm list``); :obj:`None`: a randomly initialised encoder of the encoder
+            options only.
+        compare_scratch (bool): also fine-tune a randomly initialised encoder of the
+            checkpoint's architecture with the same recipe and seeds.
+        compare_random (bool): also probe a randomly initialised encoder of the checkpoint's
+            architecture with the same seeds.
+    """
+
+    checkpoint: str | None = None
+    compare_scratch: bool = False
+    compare_random: bool = False
+
+
+@dataclass
+class TransferReport:
+    """A transfer run's ``results`` per arm, what they are (``description``), the
+    comparison of the pretrained arm with the ``baseline`` arm (:obj:`None` without one) and
+    the ``payload`` written to ``results.json``."""
+
+    bundle: DatasetBundle
+    results: dict[str, Any]
+    description: str
+    payload: dict[str, Any]
+    baseline: str | None = None
+    comparison: Any = None
+
+
+def finetune(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
+             transfer: TransferConfig, config: Any) -> TransferReport:
+    """Fine-tune the encoders of ``transfer`` (``config``: a
+    :class:`~graphpfm.eval.FinetuneConfig`) on the labelled dataset of ``data``; the unset
+    fields of ``encoder`` come from the checkpoint, else the defaults."""
+    import torch.distributed as dist
+
+    from ..eval import finetune as run
+    _resolve(transfer)
+    encoder.fill(transfer.checkpoint, '--checkpoint', dropout=FINETUNE_DROPOUT)
+    bundle = _labelled(data, config, 'labels to fine-tune on')
+    results = {}
+    for name, make in _encoders(transfer, encoder, bundle, 'scratch').items():
+        log.info('fine-tuning %s encoder on %s (%s, %d seeds)', name, bundle.name, config.mode,
+                 len(config.seeds))
+        results[name] = run(bundle, make, config, log_path=Path(out) / f'{name}.jsonl')
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+        payload = {'results': {k: r.to_dict() for k, r in results.items()}}  # rank 0 writes
+        return TransferReport(bundle, results, '', payload)
+    what = (f'test {bundle.eval_metric or ""} at the best validation epoch, mean ± std over '
+            f'seeds {list(config.seeds)} ({config.mode} fine-tuning, {config.epochs} epochs; '
+            f'per-epoch logs: {out}/*.jsonl)')
+    return _write(out, bundle, results, transfer, config, what, 'scratch')
+
+
+def probe(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
+          transfer: TransferConfig, config: Any) -> TransferReport:
+    """Linearly probe the encoders of ``transfer`` (``config``: a
+    :class:`~graphpfm.eval.ProbeConfig`) on the labelled dataset of ``data``."""
+    from ..eval import probe as run
+    _resolve(transfer)
+    encoder.fill(transfer.checkpoint, '--checkpoint', dropout=PROBE_DROPOUT)
+    bundle = _labelled(data, config, 'labels and split to probe on')
+    results = {}
+    for name, make in _encoders(transfer, encoder, bundle, 'random').items():
+        log.info('linear probe of the %s encoder on %s (%d seeds)', name, bundle.name,
+                 len(config.seeds))
+        results[name] = run(bundle, make, config=config)
+    chosen = '; '.join(f"{k}: {', '.join(f'{c:g}' for c in r.best_Cs)}"
+                       for k, r in results.items())
+    metric = next(iter(results.values())).metric
+    what = (f'linear probe, test {metric} at the C chosen on validation, mean ± std over seeds '
+            f'{list(config.seeds)} (chosen C per seed: {chosen})')
+    return _write(out, bundle, results, transfer, config, what, 'random')
+
+
+def _resolve(transfer: TransferConfig) -> None:
+    """A shipped model's name as its file."""
+    from ..pretrained import resolve_checkpoint
+    if transfer.checkpoint:
+        transfer.checkpoint = str(resolve_checkpoint(transfer.checkpoint))
+
+
+def _labelled(data: DataConfig, config: Any, what: str) -> DatasetBundle:
+    """The labelled dataset of ``data``; settles ``config.device``."""
+    from ..utils import resolve_device
+    config.device = str(resolve_device(config.device))
+    bundle = data.load(progress=bool(config.progress))
+    if not bundle.labelled or bundle.split_idx is None:
+        raise DataError(f"dataset '{bundle.name}' has no {what}")
+    return bundle
+
+
+def _encoders(transfer: TransferConfig, encoder: EncoderConfig, bundle: DatasetBundle,
+              compare: str) -> dict[str, Callable[[int], Any]]:
+    """``{name: seed -> encoder}``: the checkpoint's (and with ``compare_<compare>`` a random
+    one of its architecture), or a random one of ``encoder``."""
+    from ..nn import build_encoder
+    from ..train import load_encoder
+    dropout = {'dropout': encoder.dropout}
+    if not transfer.checkpoint:
+        if getattr(transfer, f'compare_{compare}'):
+            raise ConfigError(f'--compare-{compare} needs --checkpoint (without one, a randomly '
+                              'initialised encoder of the encoder options is used)')
+        return {compare: lambda seed: encoder.build(bundle)}
+    spec = check_width(transfer.checkpoint, bundle)
+    makers = {'pretrained': lambda seed: load_encoder(transfer.checkpoint, **dropout)}
+    if getattr(transfer, f'compare_{compare}'):
+        makers[compare] = lambda seed: build_encoder(spec['name'],
+                                                     **{**spec['kwargs'], **dropout})
+    return makers
+
+
+def _write(out: str | os.PathLike, bundle: DatasetBundle, results: dict[str, Any],
+           transfer: TransferConfig, config: Any, what: str, baseline: str) -> TransferReport:
+    """Write the results table (and the comparison with ``baseline``, if both arms ran)."""
+    from ..eval import compare_to_random, format_table
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    split = int(bundle.split_idx['train'].numel())
+    used = int(bundle.limit_train(config.train_limit).split_idx['train'].numel())
+    payload = {'dataset': bundle.name, 'checkpoint': transfer.checkpoint,
+               'train_size': used, 'train_split_size': split,
+               'results': {k: r.to_dict() for k, r in results.items()}}
+    report = TransferReport(bundle, results, what, payload)
+    if 'pretrained' in results and baseline in results:
+        report.baseline = baseline
+        report.comparison = compare_to_random(results['pretrained'], results[baseline])
+        payload['comparison'] = report.comparison.to_dict()
+    (out / 'results.md').write_text(format_table(results) + '\n')
+    (out / 'results.json').write_text(json.dumps(payload, indent=1))
+    with (out / 'results.csv').open('w', newline='') as f:  # one row per method
+        writer = csv.writer(f)
+        writer.writerow(['dataset', 'method', 'metric', 'test_mean', 'test_std', 'valid_mean',
+                         'valid_std', 'std_ddof', 'seeds'])
+        for name, r in results.items():
+            writer.writerow([bundle.name, name, r.metric, r.mean, r.std, r.valid_mean,
+                             r.valid_std, 0, ' '.join(map(str, r.seeds))])
+    return report
+
+
+@dataclass
+class QuickstartConfig:
+    r"""What the quick start fine-tunes, and for how long.
+
+    Args:
+        checkpoint (str, optional): the pretrained encoder: a checkpoint file or a shipped
+            model's name; :obj:`None`: the model that ships with graphpfm.
+        dataset (str, optional): the labelled dataset; :obj:`None`: ``ogbg-molbbbp`` if it is
+            under the data root, else ``embedded-polar`` (RDKit's molecules, labelled by
+            whether their polar surface area exceeds 90: nothing to download).
+        root (str, optional): the data root.
+        limit (int, optional): only the first ``limit`` molecules of the dataset.
+        train_limit (int, optional): fine-tune on this many labelled training molecules, drawn
+            at random (the same for both arms and every seed); valid and test stay whole.
+            :obj:`None`: all.
+        finetune_epochs (int): fine-tuning epochs per seed.
+        seeds (list of int): fine-tuning seeds, or their number.
+    """
+
+    checkpoint: str | None = None
+    dataset: str | None = None
+    root: str | None = None
+    limit: int | None = None
+    train_limit: int | None = None
+    finetune_epochs: int = 3
+    seeds: Sequence[int] = (0, 1, 2)
+
+
+def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any = 'auto',
+               progress: bool = False) -> TransferReport:
+    """Fine-tune a pretrained encoder (by default the shipped one) and the same architecture
+    from scratch, with the same recipe and seeds, on a classification dataset (by default
+    ``ogbg-molbbbp`` if found, else one built from what ships)."""
+    from ..datasets import available_datasets
+    from ..eval import FinetuneConfig
+    from ..pretrained import default_pretrained
+    if config.finetune_epochs < 1:
+        raise ConfigError(f'--finetune-epochs must be >= 1, got {config.finetune_epochs}')
+    try:
+        checkpoint = config.checkpoint or str(default_pretrained())
+    except ValueError as err:
+        raise ConfigError(f'{err} (--checkpoint)') from None
+    dataset = config.dataset or ('ogbg-molbbbp' if available_datasets(config.root).get(
+        'ogbg-molbbbp') else 'embedded-polar')
+    recipe = FinetuneConfig(epochs=config.finetune_epochs, seeds=tuple(config.seeds),
+                            device=device, progress=progress, train_limit=config.train_limit)
+    return finetune(out, DataConfig(dataset, config.root, config.limit), EncoderConfig.unset(),
+                    TransferConfig(checkpoint, compare_scratch=True), recipe)

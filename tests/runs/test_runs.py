@@ -1,0 +1,104 @@
+"""Runs from Python (graphpfm.runs) are the command line's runs: same files, same weights,
+same scores; their configs check what they are given."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from graphpfm.cli import run
+from graphpfm.errors import ConfigError
+from graphpfm.eval import FinetuneConfig
+from graphpfm.runs import (
+    DataConfig,
+    EmbedConfig,
+    EncoderConfig,
+    PretrainConfig,
+    TransferConfig,
+    embed,
+    finetune,
+    pretrain,
+)
+from graphpfm.train import TrainConfig, load_checkpoint
+
+TINY = ['--num-layers', '2', '--hidden-channels', '16', '--no-progress', '--device', 'cpu']
+
+
+@pytest.fixture
+def corpus(tmp_path, small_smiles):
+    path = tmp_path / 'corpus.csv'
+    pd.DataFrame({'smiles': small_smiles}).to_csv(path, index=False)
+    return path
+
+
+def test_pretrain_from_python_equals_the_command_line(corpus, tmp_path):
+    cli = run(['pretrain', '--dataset', str(corpus), '--epochs', '2', '--batch-size', '4',
+               '--featurize-workers', '0', '--mask-rate', '0.3', '--seed', '3',
+               '--out', str(tmp_path / 'cli'), *TINY])
+    made = pretrain(tmp_path / 'py', DataConfig(str(corpus), featurize_workers=0),
+                    EncoderConfig(num_layers=2, hidden_channels=16),
+                    PretrainConfig('attr_masking'),
+                    TrainConfig(epochs=2, batch_size=4, device='cpu', seed=3),
+                    objective_kwargs={'mask_rate': 0.3})
+    assert made.checkpoint == tmp_path / 'py' / 'checkpoint.pt' and made.log.is_file()
+    a, b = load_checkpoint(cli), load_checkpoint(made.checkpoint)
+    assert a['encoder'] == b['encoder'] and a['objective'] == b['objective']
+    for key, value in a['encoder_state_dict'].items():
+        assert torch.equal(value, b['encoder_state_dict'][key]), key
+    assert made.last['loss'] == json.loads(
+        (tmp_path / 'cli' / 'train_log.jsonl').read_text().splitlines()[-1])['loss']
+    assert made.size == '16 graphs'
+    # the run's configuration holds every config's fields, the encoder's as built
+    saved = b['config']
+    assert (saved['num_layers'], saved['objective'], saved['epochs'], saved['seed']) == \
+        (2, 'attr_masking', 2, 3)
+    assert saved['in_channels'] is None and saved['exclude_splits'] == ['valid', 'test']
+
+
+def test_finetune_from_python_equals_the_command_line(corpus, tmp_path):
+    ckpt = run(['pretrain', '--dataset', str(corpus), '--epochs', '1', '--batch-size', '8',
+                '--featurize-workers', '0', '--out', str(tmp_path / 'pre'), *TINY])
+    args = ['--dataset', 'embedded-polar', '--limit', '600']
+    cli = run(['finetune', *args, '--checkpoint', str(ckpt), '--compare-scratch', '--epochs',
+               '2', '--seeds', '2', '--train-limit', '60', '--out', str(tmp_path / 'cli'),
+               '--no-progress', '--device', 'cpu'])
+    report = finetune(tmp_path / 'py', DataConfig('embedded-polar', limit=600),
+                      EncoderConfig.unset(), TransferConfig(str(ckpt), compare_scratch=True),
+                      FinetuneConfig(epochs=2, seeds=(0, 1), train_limit=60))
+    assert report.payload['results'] == cli['results']
+    assert report.payload['comparison'] == cli['comparison']
+    assert report.baseline == 'scratch' and report.payload['train_size'] == 60
+    assert json.loads((tmp_path / 'py' / 'results.json').read_text()) == json.loads(
+        json.dumps(report.payload))
+    rows = pd.read_csv(tmp_path / 'py' / 'results.csv')
+    assert list(rows['method']) == ['pretrained', 'scratch']
+    np.testing.assert_allclose(rows['test_mean'], [report.results['pretrained'].mean,
+                                                   report.results['scratch'].mean])
+
+
+def test_encoder_config_takes_the_checkpoints_architecture(corpus, tmp_path):
+    ckpt = run(['pretrain', '--dataset', str(corpus), '--epochs', '1', '--batch-size', '8',
+                '--featurize-workers', '0', '--out', str(tmp_path / 'pre'), *TINY])
+    encoder = EncoderConfig.unset(dropout=0.2)
+    encoder.fill(str(ckpt))
+    assert (encoder.num_layers, encoder.hidden_channels, encoder.dropout) == (2, 16, 0.2)
+    with pytest.raises(ConfigError, match=r'conflicting options: --num-layers 5 \(checkpoint: 2'):
+        EncoderConfig().fill(str(ckpt))  # the defaults are given values: they must match
+    with pytest.raises(ConfigError, match="Unknown encoder 'gcnn'. Valid options: .*gin"):
+        EncoderConfig(encoder='gcnn').fill()
+
+
+def test_embed_checks_its_options_before_any_work(tmp_path, corpus):
+    base = dict(checkpoint='no-such-model', input=str(corpus))
+    with pytest.raises(ConfigError, match=r'--output must end in .*\.npy'):
+        embed(EmbedConfig(**base, output=str(tmp_path / 'e.txt')))
+    with pytest.raises(ConfigError, match="--pool 'median' invalid; valid options: mean"):
+        embed(EmbedConfig(**base, output=str(tmp_path / 'e.npy'), pool='median'))
+    blocker = tmp_path / 'afile'
+    blocker.write_text('')
+    with pytest.raises(ConfigError, match='afile is a file, not a folder'):
+        embed(EmbedConfig(**base, output=str(blocker / 'e.npy')))
+    with pytest.raises(FileNotFoundError, match="'no-such-model' is neither a file nor"):
+        embed(EmbedConfig(**base, output=str(tmp_path / 'e.npy')))
+    assert not (tmp_path / 'e.npy').exists()
