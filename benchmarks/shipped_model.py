@@ -101,6 +101,12 @@ def transfer_command(name: str, table: Path) -> str:
             f"--finetune-epochs {proto['finetune_epochs']} --jobs 2 --threads 1 --out {table}")
 
 
+def rebuild_command(command: str) -> str:
+    """A build's command line as it rebuilds the model from nothing (without ``--resume``,
+    which only continued a stopped build)."""
+    return shlex.join(a for a in shlex.split(command) if a != '--resume')
+
+
 def card_text(name: str, run: Path, table: Path | None) -> str:
     """The model card of ``name`` from its run folder and, when given, its transfer run."""
     from graphpfm.train import load_checkpoint
@@ -121,11 +127,12 @@ def card_text(name: str, run: Path, table: Path | None) -> str:
         f"- objective: `{obj['name']}` {obj.get('kwargs', {})}",
         f"- epochs: {len(history)}; batch size {ckpt['config'].get('batch_size')}; "
         f"lr {ckpt['config'].get('lr')}; mixed precision: {ckpt['config'].get('amp')}",
-        f"- compute: {build['wall_s'] / 3600:.2f} h wall, {build['cpu_s'] / 3600:.2f} CPU-hours "
-        f"on {hw.get('cuda') or hw.get('processor') or hw.get('machine')} "
+        f"- compute: {build.get('train_s', build['wall_s']) / 3600:.2f} h of training (the "
+        "epochs' own seconds, over every segment of a resumed run) on "
+        f"{hw.get('cuda') or hw.get('processor') or hw.get('machine')} "
         f"({hw.get('cpu_count')} cores, {hw.get('torch_threads')} torch threads)",
         f"- commit: {build['git_commit']}; versions: {ckpt.get('versions')}",
-        f"- rebuild: `{threads_prefix(hw)}{build['command']}`, then `python -m "
+        f"- rebuild: `{threads_prefix(hw)}{rebuild_command(build['command'])}`, then `python -m "
         f"benchmarks.shipped_model export --name {name} --run {run}`",
         '- loss per epoch: ' + ', '.join(f"{h['loss']:.4f}" for h in history),
     ]

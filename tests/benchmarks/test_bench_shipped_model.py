@@ -30,6 +30,12 @@ def test_pretrain_export_and_card(tmp_path, monkeypatch):
     threads = build['hardware']['torch_threads']
     assert f'rebuild: `OMP_NUM_THREADS={threads} graphpfm pretrain --dataset embedded' in text
     assert "graphpfm.from_pretrained('tiny')" in text and 'loss per epoch: ' in text
+    assert f"compute: {build['train_s'] / 3600:.2f} h of training" in text
+    # a build continued with --resume is rebuilt from nothing by the same line without it
+    (run / 'build.json').write_text(json.dumps({**build, 'command': build['command'] +
+                                                ' --resume'}))
+    resumed = shipped_model.card_text('tiny', run, None)
+    assert '--resume' not in resumed and build['command'] in resumed
     # 48 molecules in batches of 16: three windows of one step; the last is after step 3
     windows = torch.load(run / 'checkpoint.pt', weights_only=True)['history'][0]['step_loss']
     assert len(windows) == 3
