@@ -224,8 +224,8 @@ def report_command(args: argparse.Namespace) -> int:
     """Print (and optionally write into the README) the tables, timing and figures."""
     out = Path(args.out)
     arms = args.arms.split(',') if args.arms else None
-    text = summary(out, arms) if args.summary else report(out, partial=args.partial,
-                                                           arms=arms)
+    text = (summary(out, arms, split=args.split) if args.summary else
+            report(out, partial=args.partial, arms=arms, split=args.split))
     if args.timing:
         root = args.root or os.environ.get('GRAPHPFM_DATA')
         text += '\n\n' + timing(out, jobs=args.jobs, root=root)
@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument('--summary', action='store_true',
                    help='one line per arm: average score, average paired difference to '
                    'scratch with its interval, datasets better / worse')
+    q.add_argument('--split', default='test', choices=['test', 'valid'],
+                   help="the scores shown: 'test' (at the best validation epoch) or 'valid' "
+                   '(that best validation score: what choosing between arms may read)')
     q.add_argument('--arms', default=None,
                    help="comma list: only these arms in the table and figure (e.g. 'scratch,"
                    "attr_masking'); default: every arm of the run")

@@ -25,18 +25,26 @@ def select_arms(proto: dict[str, Any], arms: Sequence[str] | None = None) -> lis
     return [a for a in every if a in arms]
 
 
-def run_scores(out: Path, arms: Sequence[str] | None = None, partial: bool = False
+#: the score of a record that a table shows, by split: the test score at the best validation
+#: epoch, or that best validation score (what selection between arms may read)
+SCORES = {'test': 'test_at_best_valid', 'valid': 'best_valid'}
+
+
+def run_scores(out: Path, arms: Sequence[str] | None = None, partial: bool = False,
+               split: str = 'test'
                ) -> tuple[list[str], list[int], list[str], list[dict[str, Any]],
                           dict[tuple[str, str], dict[int, float]]]:
     """The datasets, seeds and arms (:func:`select_arms`) of run ``out``, its records and
-    their scores by (arm, dataset) cell. A missing record is an error (its message names up
-    to ten) unless ``partial``."""
+    their scores of ``split`` (:data:`SCORES`) by (arm, dataset) cell. A missing record is an
+    error (its message names up to ten) unless ``partial``."""
     out = Path(out)
     proto = json.loads((out / 'protocol.json').read_text())
     datasets, seeds = proto['present_datasets'], proto['seeds']
     arms = select_arms(proto, arms)
     records = read_records(out / 'records.jsonl')
-    scores = scores_by_cell(records)
+    if split not in SCORES:
+        raise SystemExit(f"error: unknown split '{split}'; valid: {', '.join(SCORES)}")
+    scores = scores_by_cell(records, value=SCORES[split])
     missing = missing_cells(scores, arms, datasets, seeds)
     if missing and not partial:
         shown = ', '.join(f'{a}/{d}/seed {s}' for a, d, s in missing[:10])
@@ -46,25 +54,29 @@ def run_scores(out: Path, arms: Sequence[str] | None = None, partial: bool = Fal
     return datasets, seeds, arms, records, scores
 
 
-def metric_labels(records: list[dict[str, Any]], datasets: list[str]
+def metric_labels(records: list[dict[str, Any]], datasets: list[str], split: str = 'test'
                   ) -> tuple[dict[str, str], dict[str, str]]:
-    """Column labels (``'name (metric)'``) of ``datasets`` and the datasets whose metric is
-    lower-is-better, ``{dataset: metric}``, from ``records``."""
+    """Column labels (``'name (metric)'``, ``'name (valid metric)'`` for validation scores)
+    of ``datasets`` and the datasets whose metric is lower-is-better, ``{dataset: metric}``,
+    from ``records``."""
     metric = {r['dataset']: r['metric'] for r in records}
-    labels = {d: f'{d} ({metric.get(d, "?")})' for d in datasets}
+    which = '' if split == 'test' else f'{split} '
+    labels = {d: f'{d} ({which}{metric.get(d, "?")})' for d in datasets}
     lower = {r['dataset']: r['metric'] for r in records if not r.get('higher_is_better', True)}
     return labels, lower
 
 
-def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) -> str:
+def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None,
+           split: str = 'test') -> str:
     """Markdown table (rows: arms; columns: datasets + average) of mean ± std over seeds of
-    the test score at the best validation epoch, then the table of each pretrained arm's
-    paired difference to ``scratch`` with its 95% confidence interval, then the tasks the
-    metric leaves out. Missing records are an error unless ``partial``, where each cell shows
-    its seed count and rows that are incomplete have no average. ``arms`` restricts the tables
-    (and the completeness rule) to those arms (:func:`select_arms`)."""
-    datasets, seeds, arms, records, scores = run_scores(out, arms, partial)
-    labels, lower = metric_labels(records, datasets)
+    the test score at the best validation epoch (``split='valid'``: of that best validation
+    score), then the table of each pretrained arm's paired difference to ``scratch`` with its
+    95% confidence interval, then the tasks the metric leaves out. Missing records are an
+    error unless ``partial``, where each cell shows its seed count and rows that are
+    incomplete have no average. ``arms`` restricts the tables (and the completeness rule) to
+    those arms (:func:`select_arms`)."""
+    datasets, seeds, arms, records, scores = run_scores(out, arms, partial, split)
+    labels, lower = metric_labels(records, datasets, split)
     lines = [score_table(scores, arms, datasets, seeds, labels=labels)]
     paired = paired_difference_table(scores, [a for a in arms if a != SCRATCH], datasets,
                                      seeds, SCRATCH, lower_is_better=lower, labels=labels,
@@ -74,16 +86,18 @@ def report(out: Path, partial: bool = False, arms: Sequence[str] | None = None) 
     return '\n\n'.join(lines)
 
 
-def summary(out: Path, arms: Sequence[str] | None = None) -> str:
-    """One line per pretrained arm: its average score over the datasets, its paired
-    difference to ``scratch`` averaged over the datasets (per seed, then the 95% interval over
-    seeds, as the last column of :func:`report`'s second table) and the datasets whose own
-    interval lies above or below 0. Every record must be present."""
+def summary(out: Path, arms: Sequence[str] | None = None, split: str = 'test') -> str:
+    """One line per pretrained arm: its average score (of ``split``, :data:`SCORES`) over
+    the datasets, its paired difference to ``scratch`` averaged over the datasets (per seed,
+    then the 95% interval over seeds, as the last column of :func:`report`'s second table)
+    and the datasets whose own interval lies above or below 0. Every record must be
+    present."""
     from ..harness.report import difference_cell, paired_difference
-    datasets, seeds, arms, records, scores = run_scores(out, arms)
+    datasets, seeds, arms, records, scores = run_scores(out, arms, split=split)
     sign = {r['dataset']: 1.0 if r.get('higher_is_better', True) else -1.0 for r in records}
     base = {d: scores[(SCRATCH, d)] for d in datasets}
-    lines = [f'| arm | average score | vs scratch, average over {len(datasets)} datasets | '
+    which = '' if split == 'test' else f'{split} '
+    lines = [f'| arm | average {which}score | vs scratch, average over {len(datasets)} datasets | '
              'datasets better / worse |', '|---|---|---|---|']
     for arm in arms:
         mean = 100 * sum(sum(scores[(arm, d)].values()) / len(seeds) for d in datasets) \

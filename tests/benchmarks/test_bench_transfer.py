@@ -20,7 +20,8 @@ def transfer():
 
 def _write_run(out, records, seeds=(0, 1), objectives=('attr_masking',),
                datasets=('ogbg-molbbbp', 'ogbg-molbace'), rmse=()):
-    """A fake run: ROC-AUC records (higher is better), RMSE ones for the datasets in ``rmse``."""
+    """A fake run: ROC-AUC records (higher is better), RMSE ones for the datasets in ``rmse``;
+    each record's best validation score is its test score + 0.1."""
     out.mkdir(parents=True, exist_ok=True)
     (out / 'protocol.json').write_text(json.dumps({
         'objectives': list(objectives), 'seeds': list(seeds),
@@ -30,7 +31,8 @@ def _write_run(out, records, seeds=(0, 1), objectives=('attr_masking',),
             metric = 'rmse' if dataset in rmse else 'rocauc'
             f.write(json.dumps({'arm': arm, 'dataset': dataset, 'seed': seed, 'metric': metric,
                                 'higher_is_better': metric != 'rmse',
-                                'test_at_best_valid': test}) + '\n')
+                                'test_at_best_valid': test,
+                                'best_valid': round(test + 0.1, 6)}) + '\n')
 
 
 @pytest.fixture
@@ -585,6 +587,16 @@ def test_summary_gives_each_arm_its_average_and_paired_difference(transfer, tmp_
     assert table[2] == '| scratch | 91.0 | | |'
     assert table[3] == '| attr_masking | 86.0 | **+15.0 [+7.5, +22.5]** | bbbp, esol / - |'
     assert table[4] == '| graphcl | 98.2 | **-6.2 [-9.3, -3.0]** | - / esol |'
+    # choosing between arms reads validation scores: here each is its test score + 10 points,
+    # so every average moves by 10 and every paired difference stays
+    valid = transfer.summary(tmp_path, split='valid').splitlines()
+    assert valid[0].startswith('| arm | average valid score |')
+    assert valid[2] == '| scratch | 101.0 | | |'
+    assert valid[3] == '| attr_masking | 96.0 | **+15.0 [+7.5, +22.5]** | bbbp, esol / - |'
+    assert transfer.report(tmp_path, split='valid').splitlines()[0] == (
+        '| arm | ogbg-molbbbp (valid rocauc) | ogbg-molesol (valid rmse) | average |')
+    with pytest.raises(SystemExit, match="unknown split 'train'; valid: test, valid"):
+        transfer.summary(tmp_path, split='train')
     _write_crafted(tmp_path, drop_last=True)
     with pytest.raises(SystemExit, match='records missing'):
         transfer.summary(tmp_path)
