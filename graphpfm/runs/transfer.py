@@ -195,7 +195,7 @@ class QuickstartConfig:
     limit: int | None = None
     train_limit: int | None = None
     finetune_epochs: int = 3
-    seeds: Sequence[int] = (0, 1, 2)
+    seeds: Sequence[int] = (0, 1, 2, 3, 4)
 
 
 def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any = 'auto',
