@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Option, config_from, dataclass_options, signature_options, summary
-from ..errors import ConfigError
 from ..runs import DataConfig, EncoderConfig, PretrainConfig
 from .options import Command, Group, RunOptions, run_group
 
 
 def objective_options(name: str) -> list[Option]:
-    """The options of registered objective ``name``: its constructor's keyword arguments with
-    a default (after ``self`` and the encoder), documented in its ``Args:``."""
+    """The options of registered objective ``name``
+    (:func:`~graphpfm.objectives.option_names`), documented in its ``Args:``."""
     from ..objectives import OBJECTIVES
     return signature_options(OBJECTIVES.get(name), skip=2)
 
@@ -57,27 +56,12 @@ def groups(objective: str | None) -> list[Group]:
 
 
 def objective_kwargs(args: argparse.Namespace, objective: str) -> dict[str, Any]:
-    """The objective's keyword arguments from the options given. For a ``+`` combination every
-    option goes to each part that takes it, giving ``{'weights', 'options': {part: {...}}}``."""
-    options, parts = all_objective_options(), objective.split('+')
-    per_part: dict[str, dict[str, Any]] = {part: {} for part in parts}
-    for name, per in options.items():
-        if getattr(args, name, None) is None:
-            continue
-        if not any(part in per for part in parts):
-            valid = sorted(o for o, p in options.items() if any(part in p for part in parts))
-            raise ConfigError(f"option --{name.replace('_', '-')} does not apply to objective "
-                              f"'{objective}'; its options: {', '.join(valid) or 'none'}")
-        for part in parts:
-            per_part[part].update({name: getattr(args, name)} if part in per else {})
-    weights = args.objective_weights
-    if len(parts) == 1 and weights is not None:
-        raise ConfigError('--objective-weights applies to a combination of objectives '
-                          f"(e.g. {objective}+edge_pred), not to '{objective}' alone")
-    if len(parts) == 1:
-        return per_part[objective]
-    kwargs: dict[str, Any] = {'options': {k: v for k, v in per_part.items() if v}}
-    return kwargs if weights is None else {**kwargs, 'weights': weights}
+    """The objective's keyword arguments from the options given
+    (:func:`~graphpfm.objectives.route_options`)."""
+    from ..objectives import route_options
+    values = {name: getattr(args, name) for name in all_objective_options()
+              if getattr(args, name, None) is not None}
+    return route_options(objective, values, args.objective_weights)
 
 
 def pretrain(args: argparse.Namespace) -> Path:

@@ -1,8 +1,10 @@
 """Building objectives by name, single or ``+``-combined."""
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Mapping, Sequence
 
+from ..errors import ConfigError
 from ..nn.encoders.base import Encoder
 from .base import OBJECTIVES, Objective
 from .combined import Combined
@@ -28,6 +30,38 @@ def data_kwargs(name: str, kwargs: dict[str, Any], data: Any, num_steps: int
     options = {part: {**OBJECTIVES.get(part).data_kwargs(data, num_steps),
                       **kwargs.get('options', {}).get(part, {})} for part in parts}
     return {**kwargs, 'options': {k: v for k, v in options.items() if v}}
+
+
+def option_names(name: str) -> list[str]:
+    """The options of registered objective ``name``: its constructor's keyword arguments
+    with a default (after ``self`` and the encoder)."""
+    params = list(inspect.signature(OBJECTIVES.get(name).__init__).parameters.values())[2:]
+    return [p.name for p in params if p.default is not p.empty]
+
+
+def route_options(name: str, values: Mapping[str, Any],
+                  weights: Sequence[float] | None = None) -> dict[str, Any]:
+    """The keyword arguments of :func:`build_objective` for ``name`` from flat option
+    ``values`` (``{option: value}``, as a command line gives them). One objective takes its
+    options as they are; in a ``+`` combination each option goes to every part that takes it,
+    giving ``{'options': {part: {...}}, 'weights': weights}``. An option that no part takes,
+    or ``weights`` without a combination, is a :class:`~graphpfm.errors.ConfigError` naming
+    what is valid."""
+    parts = name.split('+')
+    takes = {part: option_names(part) for part in parts}
+    valid = sorted({o for names in takes.values() for o in names})
+    for option in values:
+        if option not in valid:
+            raise ConfigError(f"option --{option.replace('_', '-')} does not apply to objective "
+                              f"'{name}'; its options: {', '.join(valid) or 'none'}")
+    if len(parts) == 1:
+        if weights is not None:
+            raise ConfigError('--objective-weights applies to a combination of objectives '
+                              f"(e.g. {name}+edge_pred), not to '{name}' alone")
+        return dict(values)
+    options = {part: {k: v for k, v in values.items() if k in takes[part]} for part in parts}
+    kwargs: dict[str, Any] = {'options': {k: v for k, v in options.items() if v}}
+    return kwargs if weights is None else {**kwargs, 'weights': list(weights)}
 
 
 def build_objective(name: str, encoder: Encoder, **kwargs: Any) -> Objective:

@@ -10,6 +10,7 @@ The configs' fields are the command line's options (:mod:`graphpfm.config`)::
                    PretrainConfig('attr_masking'), TrainConfig(epochs=2))
 """
 from .config import DataConfig, EncoderConfig, check_width, feature_width, normalize_features
+from .embed import EmbedConfig, embed
 from .pretrain import PretrainConfig, PretrainRun, check_objective, pretrain
 from .transfer import (
     BASELINES,
@@ -22,7 +23,6 @@ from .transfer import (
     probe,
     quickstart,
 )
-from .embed import EmbedConfig, embed
 
 __all__ = ['DataConfig', 'EncoderConfig', 'check_width', 'feature_width', 'normalize_features',
            'PretrainConfig', 'PretrainRun', 'check_objective', 'pretrain', 'BASELINES',

@@ -65,3 +65,24 @@ def test_errors_list_valid_options():
         build_objective('edge_pred+infomax', _enc(), options={'attr_masking': {}})
     with pytest.raises(ValueError, match='at least two'):
         Combined(_enc(), ['edge_pred'])
+
+
+def test_flat_options_go_to_every_part_that_takes_them():
+    from graphpfm import build_encoder
+    from graphpfm.errors import ConfigError
+    from graphpfm.objectives import build_objective, route_options
+    assert route_options('attr_masking', {'mask_rate': 0.3}) == {'mask_rate': 0.3}
+    kwargs = route_options('attr_masking+graphmae+edge_pred',
+                           {'mask_rate': 0.3, 'gamma': 2.0}, [1, 0.5, 2])
+    assert kwargs == {'options': {'attr_masking': {'mask_rate': 0.3},
+                                  'graphmae': {'mask_rate': 0.3, 'gamma': 2.0}},
+                      'weights': [1, 0.5, 2]}
+    built = build_objective('attr_masking+graphmae+edge_pred',
+                            build_encoder('gin', num_layers=2, hidden_channels=16), **kwargs)
+    assert built.config()['kwargs']['options']['graphmae']['gamma'] == 2.0
+    assert built.config()['kwargs']['options']['attr_masking']['mask_rate'] == 0.3
+    with pytest.raises(ConfigError, match=r"--gamma does not apply to objective 'edge_pred'; "
+                                          r'its options: neg_ratio'):
+        route_options('edge_pred', {'gamma': 2.0})
+    with pytest.raises(ConfigError, match='applies to a combination of objectives'):
+        route_options('edge_pred', {}, [1.0])
