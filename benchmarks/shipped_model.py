@@ -69,16 +69,17 @@ def pretrain(args: argparse.Namespace) -> Path:
 
 def export(args: argparse.Namespace) -> Path:
     """Export the run's checkpoint into the package (and a first card, so that the model is
-    listed and the transfer benchmark can name it)."""
+    listed and the transfer benchmark can name it), or with ``--dest`` to a candidate file
+    that a transfer run names as ``pretrained:<file>`` (its bytes are what ships if chosen)."""
     from graphpfm.pretrained import PRETRAINED_DIR, export_pretrained
-    dest = PRETRAINED_DIR / f'{args.name}.pt'
+    dest = Path(args.dest) if args.dest else PRETRAINED_DIR / f'{args.name}.pt'
     export_pretrained(Path(args.run) / 'checkpoint.pt', dest, half=args.half)
     size = dest.stat().st_size
     if size > 10 * 2 ** 20:
         raise SystemExit(f'error: {dest} is {size / 2 ** 20:.1f} MiB, over the 10 MiB a shipped '
                          'model may take; export with --half')
     card = dest.with_suffix('.md')
-    if not card.is_file():
+    if not args.dest and not card.is_file():
         card.write_text(card_text(args.name, Path(args.run), None))
     sys.stdout.write(f'{dest} ({size / 2 ** 20:.1f} MiB)\n')
     return dest
@@ -218,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument('--name', required=True)
     e.add_argument('--run', required=True)
     e.add_argument('--half', action='store_true')
+    e.add_argument('--dest', default=None,
+                   help='write this file instead of the package\'s <name>.pt (a candidate to '
+                   'compare before shipping; no card)')
     e.set_defaults(func=export)
     c = sub.add_parser('card')
     c.add_argument('--name', required=True)

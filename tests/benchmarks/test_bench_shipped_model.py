@@ -21,6 +21,14 @@ def test_pretrain_export_and_card(tmp_path, monkeypatch):
     assert build['wall_s'] > 0 and build['cpu_s'] > 0
     shipped_model.main(['export', '--name', 'tiny', '--run', str(run)])
     assert graphpfm.available_pretrained() == {'tiny': tmp_path / 'shipped' / 'tiny.pt'}
+    # a candidate goes elsewhere (no card); its bytes are the package's export of the same run
+    # only when named alike (the archive inside a checkpoint carries the file's name)
+    shipped_model.main(['export', '--name', 'tiny', '--run', str(run), '--dest',
+                        str(tmp_path / 'candidates' / 'tiny.pt')])
+    assert (tmp_path / 'candidates' / 'tiny.pt').read_bytes() == \
+        (tmp_path / 'shipped' / 'tiny.pt').read_bytes()
+    assert not (tmp_path / 'candidates' / 'tiny.md').exists()
+    assert graphpfm.available_pretrained() == {'tiny': tmp_path / 'shipped' / 'tiny.pt'}
     enc = graphpfm.from_pretrained('tiny')
     ref = graphpfm.load_encoder(run / 'checkpoint.pt')
     for (k, a), (_, b) in zip(enc.state_dict().items(), ref.state_dict().items()):
