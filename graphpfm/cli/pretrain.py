@@ -76,26 +76,7 @@ def pretrain(args: argparse.Namespace) -> Path:
                    overwrite=args.overwrite, run_config=namespace_to_dict(args))
     if run.trainer.rank != 0:  # under torchrun, rank 0 reports (and alone wrote the files)
         return run.checkpoint
-    leakage = run.bundle.meta.get('leakage')
-    if leakage:
-        per = ', '.join(f'{k}: {v}' for k, v in leakage['per_dataset'].items())
-        print(f"leakage control: removed {leakage['removed']} of "
-              f"{leakage['num_graphs_before']} molecules of {run.bundle.name} found in the "
-              f"{'/'.join(leakage['splits'])} split(s) of {', '.join(leakage['downstream'])} "
-              f'({per})')
-    node_level, trainer = run.bundle.level == 'node', run.trainer
-    unit = 'nodes' if node_level else 'graphs'
-    batching = '' if not node_level else (
-        ', full batch' if trainer.node_batch_size == 0 else
-        f', mini-batches of {trainer.node_batch_size} seed nodes')
-    print(f"pretrained {args.objective} on {args.dataset} ({run.size}{batching}): "
-          f"final loss {run.last['loss']:.4f}, {run.last[f'{unit}_per_s']:.0f} {unit}/s")
-    for cb in trainer.callbacks:
-        if getattr(cb, 'best_epoch', None) is not None:
-            print(f'selected on validation: epoch {cb.best_epoch} of {args.epochs} (valid '
-                  f'{cb.evaluator.metric} {cb.best_valid:.4f} by a linear probe); the checkpoint '
-                  'holds its encoder')
-    print(f'checkpoint: {run.checkpoint}\nlog: {run.log}')
+    print(run.summary())
     return run.checkpoint
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import config_from, dataclass_options
-from ..eval import FinetuneConfig, ProbeConfig, format_table
+from ..eval import FinetuneConfig, ProbeConfig
 from ..runs import (
     BASELINES,
     FINETUNE_DROPOUT,
@@ -53,17 +53,9 @@ def show(report: TransferReport, out: str) -> dict[str, Any]:
     """Print the results table, and whether the pretrained encoder beat its comparison."""
     if not report.description:  # under torchrun, rank 0 reports
         return report.payload
-    print(f'{report.bundle.name}: {report.description}\n{format_table(report.results)}\n'
-          f'results: {out}/results.json, {out}/results.csv')
-    if report.comparison is not None:
-        text = report.comparison.message(baseline=BASELINES[report.baseline])
-        rule = (f'rule: pretrained minus {report.baseline} per seed, its mean with a 95% Student'
-                ' t interval over the seeds; pretraining helped only if the interval lies above 0')
-        if report.comparison.helped:
-            print(f'{text} ({rule})')
-        else:
-            log.warning('%s', text)
-            print(f'WARNING: {text} ({rule}).')
+    print(report.summary(out))
+    if report.comparison is not None and not report.comparison.helped:
+        log.warning('%s', report.comparison.message(baseline=BASELINES[report.baseline]))
     return report.payload
 
 

@@ -52,13 +52,43 @@ class PretrainConfig:
 @dataclass
 class PretrainRun:
     """What a pretraining run made: its ``checkpoint`` and ``log`` files, the ``last`` epoch's
-    log entry, its ``trainer`` and the ``bundle`` it trained on."""
+    log entry, its ``trainer``, the ``bundle`` it trained on (``dataset``: as it was named) and
+    the ``objective``; :meth:`summary` says it in words."""
 
     checkpoint: Path
     log: Path
     last: dict[str, Any]
     trainer: Any
     bundle: DatasetBundle
+    objective: str = ''
+    dataset: str = ''
+
+    def summary(self) -> str:
+        """What the run did, as ``graphpfm pretrain`` prints it: the molecules leakage control
+        removed, the final loss and speed, the epoch chosen on validation, the files."""
+        lines, trainer = [], self.trainer
+        leakage = self.bundle.meta.get('leakage')
+        if leakage:
+            per = ', '.join(f'{k}: {v}' for k, v in leakage['per_dataset'].items())
+            lines.append(f"leakage control: removed {leakage['removed']} of "
+                         f"{leakage['num_graphs_before']} molecules of {self.bundle.name} found "
+                         f"in the {'/'.join(leakage['splits'])} split(s) of "
+                         f"{', '.join(leakage['downstream'])} ({per})")
+        node_level = self.bundle.level == 'node'
+        unit = 'nodes' if node_level else 'graphs'
+        batching = '' if not node_level else (
+            ', full batch' if trainer.node_batch_size == 0 else
+            f', mini-batches of {trainer.node_batch_size} seed nodes')
+        lines.append(f'pretrained {self.objective} on {self.dataset} ({self.size}{batching}): '
+                     f"final loss {self.last['loss']:.4f}, {self.last[f'{unit}_per_s']:.0f} "
+                     f'{unit}/s')
+        for cb in trainer.callbacks:
+            if getattr(cb, 'best_epoch', None) is not None:
+                lines.append(f'selected on validation: epoch {cb.best_epoch} of '
+                             f'{trainer.config.epochs} (valid {cb.evaluator.metric} '
+                             f'{cb.best_valid:.4f} by a linear probe); the checkpoint holds its '
+                             'encoder')
+        return '\n'.join([*lines, f'checkpoint: {self.checkpoint}', f'log: {self.log}'])
 
     @property
     def size(self) -> str:
@@ -166,7 +196,8 @@ def _pretrain(folder: Path, out: Path, data: DataConfig, encoder: EncoderConfig,
     trainer = Trainer(objective, train, log_path=folder / 'train_log.jsonl',
                       checkpoint_path=folder / 'checkpoint.pt', provenance=provenance,
                       run_config=run_config, callbacks=_selection(config, bundle))
-    run = PretrainRun(out / 'checkpoint.pt', out / 'train_log.jsonl', {}, trainer, bundle)
+    run = PretrainRun(out / 'checkpoint.pt', out / 'train_log.jsonl', {}, trainer, bundle,
+                      config.objective, data.dataset)
     log.info('pretraining %s with %s on %s (%s), %d epochs', encoder.encoder,
              config.objective, bundle.name, run.size, train.epochs)
     run.last = trainer.fit(bundle.dataset, resume=config.resume)[-1]

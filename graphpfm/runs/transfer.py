@@ -58,6 +58,24 @@ class TransferReport:
     baseline: str | None = None
     comparison: Any = None
 
+    def verdict(self) -> str:
+        """Whether the pretrained encoder beat its baseline by more than the spread over seeds,
+        with the rule ('' without a comparison)."""
+        if self.comparison is None:
+            return ''
+        rule = (f'rule: pretrained minus {self.baseline} per seed, its mean with a 95% Student '
+                't interval over the seeds; pretraining helped only if the interval lies above 0')
+        text = self.comparison.message(baseline=BASELINES[self.baseline])
+        return f'{text} ({rule})' if self.comparison.helped else f'WARNING: {text} ({rule}).'
+
+    def summary(self, out: str | os.PathLike | None = None) -> str:
+        """The results table with what it shows, then the verdict, as ``graphpfm finetune``
+        prints them (``out``: the folder the results were written to)."""
+        from ..eval import format_table
+        files = f'\nresults: {out}/results.json, {out}/results.csv' if out is not None else ''
+        return '\n'.join(t for t in (f'{self.bundle.name}: {self.description}\n'
+                                      f'{format_table(self.results)}{files}', self.verdict()) if t)
+
 
 def finetune(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
              transfer: TransferConfig, config: Any) -> TransferReport:

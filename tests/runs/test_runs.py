@@ -1,6 +1,7 @@
 """Runs from Python (graphpfm.runs) are the command line's runs: same files, same weights,
 same scores; their configs check what they are given."""
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ def corpus(tmp_path, small_smiles):
     return path
 
 
-def test_pretrain_from_python_equals_the_command_line(corpus, tmp_path):
+def test_pretrain_from_python_equals_the_command_line(corpus, tmp_path, capsys):
     cli = run(['pretrain', '--dataset', str(corpus), '--epochs', '2', '--batch-size', '4',
                '--featurize-workers', '0', '--mask-rate', '0.3', '--seed', '3',
                '--out', str(tmp_path / 'cli'), *TINY])
@@ -49,6 +50,14 @@ def test_pretrain_from_python_equals_the_command_line(corpus, tmp_path):
     assert made.last['loss'] == json.loads(
         (tmp_path / 'cli' / 'train_log.jsonl').read_text().splitlines()[-1])['loss']
     assert made.size == '16 graphs'
+    # what the command printed is the run's summary (for its own folder; speeds differ)
+    def speedless(text):
+        return re.sub(r'\d+ graphs/s', 'N graphs/s', text).strip()
+    printed = capsys.readouterr().out
+    assert speedless(printed) == speedless(
+        made.summary().replace(str(tmp_path / 'py'), str(tmp_path / 'cli')))
+    assert made.summary().startswith(f'pretrained attr_masking on {corpus} (16 graphs): '
+                                     f"final loss {made.last['loss']:.4f}, ")
     # the run's configuration holds every config's fields, the encoder's as built
     saved = b['config']
     assert (saved['num_layers'], saved['objective'], saved['epochs'], saved['seed']) == \
@@ -56,7 +65,7 @@ def test_pretrain_from_python_equals_the_command_line(corpus, tmp_path):
     assert saved['in_channels'] is None and saved['exclude_splits'] == ['valid', 'test']
 
 
-def test_finetune_from_python_equals_the_command_line(corpus, tmp_path):
+def test_finetune_from_python_equals_the_command_line(corpus, tmp_path, capsys):
     ckpt = run(['pretrain', '--dataset', str(corpus), '--epochs', '1', '--batch-size', '8',
                 '--featurize-workers', '0', '--out', str(tmp_path / 'pre'), *TINY])
     args = ['--dataset', 'embedded-polar', '--limit', '600']
@@ -67,7 +76,12 @@ def test_finetune_from_python_equals_the_command_line(corpus, tmp_path):
                       EncoderConfig.unset(), TransferConfig(str(ckpt), compare_scratch=True),
                       FinetuneConfig(epochs=2, seeds=(0, 1), train_limit=60))
     assert report.payload['results'] == cli['results']
-    assert report.payload['comparison'] == cli['comparison']
+    printed = capsys.readouterr().out
+    assert report.verdict() and report.verdict() in printed
+    table = report.summary().split('\n')[1:5]
+    assert table[0].startswith('| method') and all(line in printed for line in table)
+    files = f"results: {tmp_path / 'py'}/results.json"
+    assert files in report.summary(tmp_path / 'py') and files not in report.summary()
     assert report.baseline == 'scratch' and report.payload['train_size'] == 60
     assert json.loads((tmp_path / 'py' / 'results.json').read_text()) == json.loads(
         json.dumps(report.payload))
