@@ -71,6 +71,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def check_writable(folder: str | os.PathLike) -> None:
+    """Create ``folder`` (and its parents) if needed and write and remove a file in it; an
+    :class:`OSError` says why a run could not write there, before any work."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f'.write-test.{os.getpid()}'
+    probe.write_bytes(b'')
+    probe.unlink()
+
+
 def atomic_write_bytes(path: str | os.PathLike, writer) -> Path:
     """Call ``writer(tmp_path)`` then rename the temp file onto ``path`` (atomic on POSIX)."""
     path = Path(path)
@@ -133,10 +143,7 @@ def staged_directory(out: str | os.PathLike, *, overwrite: bool = False,
             shutil.rmtree(staging)
     made_parent = not out.parent.exists()
     try:
-        staging.mkdir(parents=True, exist_ok=True)
-        probe = staging / f'.write-test.{os.getpid()}'
-        probe.write_bytes(b'')
-        probe.unlink()
+        check_writable(staging)
     except OSError as err:
         raise ConfigError(f'cannot write the run to {out.parent} ({err.strerror or err}); choose '
                           'a writable output folder') from None

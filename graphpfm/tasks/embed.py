@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..paths import check_writable
 from .graph import embed_graphs
 from .node import embed_nodes, resolve_node_batching
 
@@ -82,12 +83,9 @@ def check_output(output: str | os.PathLike, what: str = 'output') -> None:
         except ImportError:
             raise ValueError(f'{what} .parquet needs pyarrow (pip install pyarrow); or write '
                              '.npy or .csv') from None
-    folder = output.parent if str(output.parent) else Path('.')
-    probe = folder / f'.{output.name}.write-test.{os.getpid()}'
+    folder = output.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b'')
-        probe.unlink()
+        check_writable(folder)
     except OSError as err:
         existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
         why = (f'{existing} is a file, not a folder' if existing.exists() and
