@@ -182,11 +182,12 @@ def feature_width(bundle: DatasetBundle) -> int | None:
     return int(x.size(1))
 
 
-def check_width(path: str, bundle: DatasetBundle) -> dict[str, Any]:
-    """The encoder spec of checkpoint ``path``, checked to take the node features of
-    ``bundle``."""
+def check_width(path: str, bundle: DatasetBundle,
+                checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The encoder spec of checkpoint ``path`` (``checkpoint``: its contents, if loaded
+    already), checked to take the node features of ``bundle``."""
     from ..train import load_checkpoint
-    spec = load_checkpoint(path)['encoder']
+    spec = (checkpoint or load_checkpoint(path))['encoder']
     width, given = feature_width(bundle), spec['kwargs'].get('in_channels')
     if given != width:
         def what(n: int | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -133,7 +133,7 @@ def pretrain(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     from ..pretrained import resolve_checkpoint
     check_objective(config.objective)
     if config.init:
-        config.init = str(resolve_checkpoint(config.init))
+        config = replace(config, init=str(resolve_checkpoint(config.init)))
     out = Path(out)
     if int(os.environ.get('WORLD_SIZE', '1')) > 1:  # torchrun: every rank writes to out
         out.mkdir(parents=True, exist_ok=True)
@@ -152,7 +152,7 @@ def _pretrain(folder: Path, out: Path, data: DataConfig, encoder: EncoderConfig,
     from ..train import Trainer, load_encoder
     from ..utils import seed_everything
 
-    chain = _chain(encoder, config.init)
+    chain, ckpt = _chain(encoder, config.init)
     targets = required_targets(config.objective)
     try:
         bundle = data.load(targets=targets, progress=bool(train.progress))
@@ -166,7 +166,7 @@ def _pretrain(folder: Path, out: Path, data: DataConfig, encoder: EncoderConfig,
         bundle = _exclude(data, config, bundle, bool(train.progress))
     seed_everything(train.seed)
     if config.init:
-        check_width(config.init, bundle)
+        check_width(config.init, bundle, ckpt)
         model = load_encoder(config.init, dropout=encoder.dropout)
         log.info('encoder initialised from %s (%s)', config.init, model)
     else:
@@ -204,16 +204,17 @@ def _pretrain(folder: Path, out: Path, data: DataConfig, encoder: EncoderConfig,
     return run
 
 
-def _chain(encoder: EncoderConfig, init: str | None) -> list[dict[str, Any]]:
+def _chain(encoder: EncoderConfig, init: str | None
+           ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Fill the unset encoder fields (from the ``init`` checkpoint if given); return the
-    checkpoint's chain of earlier stages."""
+    checkpoint's chain of earlier stages and the checkpoint (``{}`` without one)."""
     ckpt = encoder.fill(init, '--init')
     if not init:
-        return []
+        return [], ckpt
     previous = ckpt.get('objective') or {}
     stage = {'objective': {'name': previous.get('name'), 'kwargs': previous.get('kwargs', {})},
              'data': ckpt.get('data', {}), 'path': str(Path(init).resolve())}
-    return [*previous.get('chain', []), stage]
+    return [*previous.get('chain', []), stage], ckpt
 
 
 def _exclude(data: DataConfig, config: PretrainConfig, bundle: DatasetBundle,

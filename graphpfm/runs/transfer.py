@@ -7,7 +7,7 @@ import csv
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -85,11 +85,11 @@ def finetune(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     import torch.distributed as dist
 
     from ..eval import finetune as run
-    _resolve(transfer)
-    encoder.fill(transfer.checkpoint, '--checkpoint', dropout=FINETUNE_DROPOUT)
+    transfer, config = _settled(transfer, config)
+    ckpt = encoder.fill(transfer.checkpoint, '--checkpoint', dropout=FINETUNE_DROPOUT)
     bundle = _labelled(data, config, 'labels to fine-tune on')
     results = {}
-    for name, make in _encoders(transfer, encoder, bundle, 'scratch').items():
+    for name, make in _encoders(transfer, ckpt, encoder, bundle, 'scratch').items():
         log.info('fine-tuning %s encoder on %s (%s, %d seeds)', name, bundle.name, config.mode,
                  len(config.seeds))
         results[name] = run(bundle, make, config, log_path=Path(out) / f'{name}.jsonl')
@@ -107,11 +107,11 @@ def probe(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     """Linearly probe the encoders of ``transfer`` (``config``: a
     :class:`~graphpfm.eval.ProbeConfig`) on the labelled dataset of ``data``."""
     from ..eval import probe as run
-    _resolve(transfer)
-    encoder.fill(transfer.checkpoint, '--checkpoint', dropout=PROBE_DROPOUT)
+    transfer, config = _settled(transfer, config)
+    ckpt = encoder.fill(transfer.checkpoint, '--checkpoint', dropout=PROBE_DROPOUT)
     bundle = _labelled(data, config, 'labels and split to probe on')
     results = {}
-    for name, make in _encoders(transfer, encoder, bundle, 'random').items():
+    for name, make in _encoders(transfer, ckpt, encoder, bundle, 'random').items():
         log.info('linear probe of the %s encoder on %s (%d seeds)', name, bundle.name,
                  len(config.seeds))
         results[name] = run(bundle, make, config=config)
@@ -123,27 +123,28 @@ def probe(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     return _write(out, bundle, results, transfer, config, what, 'random')
 
 
-def _resolve(transfer: TransferConfig) -> None:
-    """A shipped model's name as its file."""
+def _settled(transfer: TransferConfig, config: Any) -> tuple[TransferConfig, Any]:
+    """Copies of the configs with a shipped model's name as its file and the device chosen
+    (``'auto'``: CUDA if available), as the results record them."""
     from ..pretrained import resolve_checkpoint
+    from ..utils import resolve_device
     if transfer.checkpoint:
-        transfer.checkpoint = str(resolve_checkpoint(transfer.checkpoint))
+        transfer = replace(transfer, checkpoint=str(resolve_checkpoint(transfer.checkpoint)))
+    return transfer, replace(config, device=str(resolve_device(config.device)))
 
 
 def _labelled(data: DataConfig, config: Any, what: str) -> DatasetBundle:
-    """The labelled dataset of ``data``; settles ``config.device``."""
-    from ..utils import resolve_device
-    config.device = str(resolve_device(config.device))
+    """The labelled dataset of ``data``."""
     bundle = data.load(progress=bool(config.progress))
     if not bundle.labelled or bundle.split_idx is None:
         raise DataError(f"dataset '{bundle.name}' has no {what}")
     return bundle
 
 
-def _encoders(transfer: TransferConfig, encoder: EncoderConfig, bundle: DatasetBundle,
-              compare: str) -> dict[str, Callable[[int], Any]]:
-    """``{name: seed -> encoder}``: the checkpoint's (and with ``compare_<compare>`` a random
-    one of its architecture), or a random one of ``encoder``."""
+def _encoders(transfer: TransferConfig, ckpt: dict[str, Any], encoder: EncoderConfig,
+              bundle: DatasetBundle, compare: str) -> dict[str, Callable[[int], Any]]:
+    """``{name: seed -> encoder}``: the checkpoint's (``ckpt``, loaded; and with
+    ``compare_<compare>`` a random one of its architecture), or a random one of ``encoder``."""
     from ..nn import build_encoder
     from ..train import load_encoder
     dropout = {'dropout': encoder.dropout}
@@ -152,7 +153,7 @@ def _encoders(transfer: TransferConfig, encoder: EncoderConfig, bundle: DatasetB
             raise ConfigError(f'--compare-{compare} needs --checkpoint (without one, a randomly '
                               'initialised encoder of the encoder options is used)')
         return {compare: lambda seed: encoder.build(bundle)}
-    spec = check_width(transfer.checkpoint, bundle)
+    spec = check_width(transfer.checkpoint, bundle, ckpt)
     makers = {'pretrained': lambda seed: load_encoder(transfer.checkpoint, **dropout)}
     if getattr(transfer, f'compare_{compare}'):
         makers[compare] = lambda seed: build_encoder(spec['name'],

@@ -72,10 +72,14 @@ def test_finetune_from_python_equals_the_command_line(corpus, tmp_path, capsys):
     cli = run(['finetune', *args, '--checkpoint', str(ckpt), '--compare-scratch', '--epochs',
                '2', '--seeds', '2', '--train-limit', '60', '--out', str(tmp_path / 'cli'),
                '--no-progress', '--device', 'cpu'])
+    transfer = TransferConfig(str(ckpt), compare_scratch=True)
+    recipe = FinetuneConfig(epochs=2, seeds=(0, 1), train_limit=60, device='auto')
     report = finetune(tmp_path / 'py', DataConfig('embedded-polar', limit=600),
-                      EncoderConfig.unset(), TransferConfig(str(ckpt), compare_scratch=True),
-                      FinetuneConfig(epochs=2, seeds=(0, 1), train_limit=60))
+                      EncoderConfig.unset(), transfer, recipe)
     assert report.payload['results'] == cli['results']
+    # the caller's configs are left as given; the results record the device chosen
+    assert recipe.device == 'auto' and transfer == TransferConfig(str(ckpt), compare_scratch=True)
+    assert report.results['pretrained'].config['device'] == 'cpu'
     printed = capsys.readouterr().out
     assert report.verdict() and report.verdict() in printed
     table = report.summary().split('\n')[1:5]
