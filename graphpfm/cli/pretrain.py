@@ -6,16 +6,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ..config import Option, config_from, dataclass_options, signature_options, summary
+from ..config import Option, config_from, dataclass_options, summary
+from ..objectives import objective_options
 from ..runs import DataConfig, EncoderConfig, PretrainConfig
 from .options import Command, Group, RunOptions, run_group
-
-
-def objective_options(name: str) -> list[Option]:
-    """The options of registered objective ``name``
-    (:func:`~graphpfm.objectives.option_names`), documented in its ``Args:``."""
-    from ..objectives import OBJECTIVES
-    return signature_options(OBJECTIVES.get(name), skip=2)
 
 
 def all_objective_options() -> dict[str, dict[str, Option]]:

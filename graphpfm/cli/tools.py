@@ -82,10 +82,9 @@ def list_all(args: argparse.Namespace) -> dict[str, Any]:
     the options of one objective."""
     from ..datasets import available_datasets
     from ..nn import ENCODERS
-    from ..objectives import OBJECTIVES
+    from ..objectives import OBJECTIVES, objective_options
     from ..paths import data_root
     from ..pretrained import available_pretrained
-    from .pretrain import objective_options
     if args.name:
         if args.name not in OBJECTIVES:
             raise ConfigError(f"Unknown objective '{args.name}'. Valid options: "

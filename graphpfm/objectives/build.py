@@ -1,9 +1,9 @@
 """Building objectives by name, single or ``+``-combined."""
 from __future__ import annotations
 
-import inspect
 from typing import Any, Mapping, Sequence
 
+from ..config import Option, signature_options
 from ..errors import ConfigError
 from ..nn.encoders.base import Encoder
 from .base import OBJECTIVES, Objective
@@ -32,11 +32,15 @@ def data_kwargs(name: str, kwargs: dict[str, Any], data: Any, num_steps: int
     return {**kwargs, 'options': {k: v for k, v in options.items() if v}}
 
 
-def option_names(name: str) -> list[str]:
+def objective_options(name: str) -> list[Option]:
     """The options of registered objective ``name``: its constructor's keyword arguments
-    with a default (after ``self`` and the encoder)."""
-    params = list(inspect.signature(OBJECTIVES.get(name).__init__).parameters.values())[2:]
-    return [p.name for p in params if p.default is not p.empty]
+    with a default (after ``self`` and the encoder), with the help of its ``Args:``."""
+    return signature_options(OBJECTIVES.get(name), skip=2)
+
+
+def option_names(name: str) -> list[str]:
+    """The names of :func:`objective_options`."""
+    return [o.name for o in objective_options(name)]
 
 
 def route_options(name: str, values: Mapping[str, Any],

@@ -5,10 +5,10 @@ from typing import Sequence
 import pytest
 
 from graphpfm.cli import parse_args
-from graphpfm.cli.pretrain import objective_kwargs, objective_options
+from graphpfm.cli.pretrain import objective_kwargs
 from graphpfm.config import config_from, dataclass_options, doc_args, kind_of
 from graphpfm.eval import FinetuneConfig
-from graphpfm.objectives import OBJECTIVES
+from graphpfm.objectives import OBJECTIVES, objective_options
 from graphpfm.train import TrainConfig
 
 
