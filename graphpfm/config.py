@@ -6,7 +6,9 @@ field's: the command-line flag is the name with dashes (``batch_size`` -> ``--ba
 and the key in a YAML file is the name itself. Its help text is the name's entry in the
 ``Args:`` section of the class docstring, as plain text; its type comes from the default,
 else from the annotation (booleans take ``--name`` / ``--no-name``, sequences are
-comma-separated).
+comma-separated). :func:`command_parser` makes an :mod:`argparse` parser of subcommands
+(:class:`Command`) from their groups of options (:class:`OptionGroup`), and
+:func:`apply_values` makes a YAML file's values its defaults.
 """
 from __future__ import annotations
 
@@ -16,14 +18,14 @@ import os
 import re
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import ConfigError
 
 
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML mapping; keys may use dashes or underscores."""
     import yaml
-
-    from .errors import ConfigError
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f'config file not found: {path}')
@@ -224,3 +226,112 @@ def config_from(cls: type, args: argparse.Namespace, **rename: str) -> Any:
     ``field='option name'``); fields that are no option keep their defaults."""
     names = {f.name: rename.get(f.name, f.name) for f in fields(cls)}
     return cls(**{k: getattr(args, v) for k, v in names.items() if hasattr(args, v)})
+
+
+@dataclass
+class OptionGroup:
+    """Options shown under ``title`` in a parser's help (hidden when :obj:`None`); with
+    ``fill=False`` unset options stay :obj:`None` after parsing (their defaults are applied
+    elsewhere)."""
+
+    title: str | None
+    options: list[Option]
+    description: str | None = None
+    fill: bool = True
+
+    def add_to(self, parser: argparse.ArgumentParser,
+               aliases: Mapping[str, Sequence[str]] = {}) -> None:
+        """Add the options (with the extra flags ``aliases[name]``), unset (:obj:`None`) until
+        given; see :meth:`fill_defaults`."""
+        group = parser.add_argument_group(self.title, self.description) if self.title \
+            else parser
+        for o in self.options:
+            names = [o.flag, *aliases.get(o.name, ())]
+            kwargs = dict(dest=o.name, default=None,
+                          help=o.help_text() if self.title else argparse.SUPPRESS)
+            if o.kind is bool:
+                group.add_argument(*names, action=argparse.BooleanOptionalAction, **kwargs)
+            else:
+                metavar = {int: 'N', float: 'X'}.get(o.kind, 'A,B' if isinstance(o.kind, tuple)
+                                                     else o.name.upper())
+                group.add_argument(*names, type=o.convert, metavar=metavar, **kwargs)
+
+    def fill_defaults(self, args: argparse.Namespace) -> None:
+        """Give the unset options of ``args`` their defaults (a required one is an error)."""
+        for o in self.options if self.fill else ():
+            if getattr(args, o.name) is None:
+                if o.default is REQUIRED:
+                    raise ConfigError(f'option {o.flag} is required')
+                setattr(args, o.name, o.default)
+
+
+def apply_values(parser: argparse.ArgumentParser, groups: Sequence[OptionGroup],
+                 values: dict[str, Any], path: str,
+                 aliases: Mapping[str, Sequence[str]] = {}) -> None:
+    """Make ``values`` (read from the YAML file ``path``) the defaults of ``parser``'s options
+    in ``groups`` (flags override them); unknown keys are an error that lists the valid
+    ones."""
+    options = {o.name: o for g in groups for o in g.options}
+    valid = sorted(options)
+    options.update({a.lstrip('-'): options[k] for k, v in aliases.items() if k in options
+                    for a in v})
+    values = {k: v for k, v in values.items() if k not in ('config', 'command')}
+    unknown = sorted(set(values) - set(options))
+    if unknown:
+        parser.error(f'{path}: unknown option(s) {", ".join(unknown)}; valid options: '
+                     f'{", ".join(valid)}')
+    try:
+        parser.set_defaults(**{options[k].name: options[k].convert(v) for k, v in values.items()})
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f'{path}: {exc}')
+
+
+@dataclass
+class Command:
+    """A subcommand: ``groups(context)`` gives its option groups (``context``: e.g. an
+    objective named on the command line), ``func(args)`` runs it; ``argument`` is an optional
+    positional argument's ``(name, help)``."""
+
+    name: str
+    help: str
+    func: Callable[[argparse.Namespace], Any]
+    groups: Callable[[str | None], list[OptionGroup]]
+    argument: tuple[str, str] | None = None
+
+
+def command_parser(commands: Sequence[Command], context: str | None = None, *,
+                   aliases: Mapping[str, Sequence[str]] = {},
+                   parsers: Mapping[str, Callable[[Any], Any]] = {},
+                   version: tuple[Callable[[], str], str] | None = None, **kwargs: Any
+                   ) -> tuple[argparse.ArgumentParser,
+                              dict[str, tuple[argparse.ArgumentParser, list[OptionGroup]]]]:
+    """A parser (``kwargs``: of :class:`argparse.ArgumentParser`) with one subcommand per
+    command, each with its options for ``context`` (extra flags: ``aliases``; the options named
+    in ``parsers`` convert their values with those functions) and without abbreviations; and,
+    with ``version=(text, help)``, a ``--version`` that prints ``text()``. Returns it and
+    ``{name: (subparser, groups)}``."""
+
+    class Version(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+            print(version[0]())  # type: ignore[index]
+            parser.exit()
+
+    parser = argparse.ArgumentParser(allow_abbrev=False, **kwargs)
+    if version is not None:
+        parser.add_argument('--version', action=Version, nargs=0, default=argparse.SUPPRESS,
+                            help=version[1])
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    out = {}
+    for c in commands:
+        p = sub.add_parser(c.name, help=c.help, description=c.help, usage='%(prog)s [options]',
+                           allow_abbrev=False)
+        if c.argument:
+            p.add_argument(c.argument[0], nargs='?', help=c.argument[1])
+        groups = c.groups(context)
+        for group in groups:
+            for o in group.options:
+                o.parse = parsers.get(o.name, o.parse)
+            group.add_to(p, aliases)
+        p.set_defaults(func=c.func)
+        out[c.name] = (p, groups)
+    return parser, out

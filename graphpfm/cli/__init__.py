@@ -16,7 +16,8 @@ import logging
 import sys
 from typing import Any, Sequence
 
-from .options import Group, apply_config
+from ..config import apply_values, command_parser
+from .options import ALIASES, checkpoint
 from .pretrain import PRETRAIN
 from .tools import EMBED, LEAKAGE, LIST
 from .transfer import FINETUNE, PROBE, QUICKSTART
@@ -28,33 +29,15 @@ __all__ = ['build_parser', 'parse_args', 'run', 'main', 'COMMANDS']
 COMMANDS = {c.name: c for c in (PRETRAIN, FINETUNE, PROBE, EMBED, LEAKAGE, LIST, QUICKSTART)}
 
 
-class _Version(argparse.Action):
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-        from ..utils import versions
-        print(versions())
-        parser.exit()
-
-
 def _build(objective: str | None = None
-           ) -> tuple[argparse.ArgumentParser, dict[str, tuple[Any, list[Group]]]]:
-    parser = argparse.ArgumentParser(  # no abbreviations: --seed is not --seeds
-        prog='graphpfm', description='Pretrain graph neural networks and transfer them.',
-        allow_abbrev=False)
-    parser.add_argument('--version', action=_Version, nargs=0, default=argparse.SUPPRESS,
-                        help='show the versions of graphpfm, torch, PyG, ogb and RDKit and the '
-                        'device, and exit')
-    sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    parsers = {}
-    for name, command in COMMANDS.items():
-        p = sub.add_parser(name, help=command.help, description=command.help,
-                           usage='%(prog)s [options]', allow_abbrev=False)
-        if command.argument:
-            p.add_argument(command.argument[0], nargs='?', help=command.argument[1])
-        parsers[name] = (p, command.groups(objective))
-        for group in parsers[name][1]:
-            group.add_to(p)
-        p.set_defaults(func=command.func)
-    return parser, parsers
+           ) -> tuple[argparse.ArgumentParser, dict[str, tuple[Any, list[Any]]]]:
+    from ..utils import versions
+    return command_parser(  # no abbreviations: --seed is not --seeds
+        COMMANDS.values(), objective, aliases=ALIASES,
+        parsers={'checkpoint': checkpoint, 'init': checkpoint}, prog='graphpfm',
+        description='Pretrain graph neural networks and transfer them.',
+        version=(versions, 'show the versions of graphpfm, torch, PyG, ogb and RDKit and the '
+                 'device, and exit'))
 
 
 def build_parser(objective: str | None = None) -> argparse.ArgumentParser:
@@ -78,7 +61,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         raise CommandError(f'error: {err}', 2) from None
     parser, parsers = _build(known.objective or values.get('objective'))
     if values and argv[0] in parsers:
-        apply_config(*parsers[argv[0]], values, known.config)
+        apply_values(*parsers[argv[0]], values, known.config, ALIASES)
     args = parser.parse_args(argv)
     try:
         for group in parsers[args.command][1]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from ..config import config_from, dataclass_options
@@ -59,15 +58,6 @@ def show(report: TransferReport, out: str) -> dict[str, Any]:
     return report.payload
 
 
-#: what the quick start's numbers mean, printed under its table
-MEANING = ("What the numbers mean: {metric} on the test split, whose molecules have scaffolds "
-           "(ring systems) that training never saw, at each seed's epoch of best validation "
-           "score, mean ± std over seeds {seeds}, after fine-tuning on {labels}. ROC-AUC is "
-           "the chance that a random positive molecule is ranked above a random negative one "
-           "(1.0 perfect, 0.5 guessing). 'pretrained' starts from {model}; 'scratch' from "
-           "random weights of the same architecture, with the same recipe and seeds.")
-
-
 def quickstart(args: argparse.Namespace) -> dict[str, Any]:
     """Fine-tune the shipped pretrained encoder and the same architecture from scratch on a
     classification task, and say whether pretraining helped."""
@@ -76,15 +66,6 @@ def quickstart(args: argparse.Namespace) -> dict[str, Any]:
     report = quickstart(args.out, config_from(QuickstartConfig, args), device=args.device,
                         progress=args.progress)
     payload = show(report, args.out)
-    checkpoint = report.payload['checkpoint']
-    model = (f'the shipped model {Path(checkpoint).stem}' if args.checkpoint is None
-             else checkpoint)
-    used, split = payload['train_size'], payload['train_split_size']
-    labels = (f'{used} labelled training molecules' if used == split else
-              f"{used} labelled training molecules, drawn at random from the training split's "
-              f'{split}')
-    print(MEANING.format(metric=report.results['pretrained'].metric, seeds=list(args.seeds),
-                         model=model, labels=labels))
     print(f'quickstart done in {time.perf_counter() - t0:.0f} s; results and logs are under '
           f'{args.out}/')
     return payload

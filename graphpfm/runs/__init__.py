@@ -9,8 +9,10 @@ The configs' fields are the command line's options (:mod:`graphpfm.config`)::
     run = pretrain('runs/gin', DataConfig('embedded'), EncoderConfig(num_layers=3),
                    PretrainConfig('attr_masking'), TrainConfig(epochs=2))
 """
+from .catalogue import Catalogue, catalogue
 from .config import DataConfig, EncoderConfig, check_width, feature_width, normalize_features
 from .embed import EmbedConfig, embed
+from .leakage import LeakageConfig, LeakageReport, leakage
 from .pretrain import PretrainConfig, PretrainRun, check_objective, pretrain
 from .transfer import (
     BASELINES,
@@ -27,4 +29,5 @@ from .transfer import (
 __all__ = ['DataConfig', 'EncoderConfig', 'check_width', 'feature_width', 'normalize_features',
            'PretrainConfig', 'PretrainRun', 'check_objective', 'pretrain', 'BASELINES',
            'FINETUNE_DROPOUT', 'PROBE_DROPOUT', 'TransferConfig', 'TransferReport', 'finetune',
-           'probe', 'QuickstartConfig', 'quickstart', 'EmbedConfig', 'embed']
+           'probe', 'QuickstartConfig', 'quickstart', 'EmbedConfig', 'embed', 'LeakageConfig',
+           'LeakageReport', 'leakage', 'Catalogue', 'catalogue']

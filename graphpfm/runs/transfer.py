@@ -57,6 +57,8 @@ class TransferReport:
     payload: dict[str, Any]
     baseline: str | None = None
     comparison: Any = None
+    #: printed under the verdict: what the numbers mean
+    note: str = ''
 
     def verdict(self) -> str:
         """Whether the pretrained encoder beat its baseline by more than the spread over seeds,
@@ -74,7 +76,8 @@ class TransferReport:
         from ..eval import format_table
         files = f'\nresults: {out}/results.json, {out}/results.csv' if out is not None else ''
         return '\n'.join(t for t in (f'{self.bundle.name}: {self.description}\n'
-                                      f'{format_table(self.results)}{files}', self.verdict()) if t)
+                                      f'{format_table(self.results)}{files}', self.verdict(),
+                                     self.note) if t)
 
 
 def finetune(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
@@ -235,5 +238,26 @@ def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any 
         'ogbg-molbbbp') else 'embedded-polar')
     recipe = FinetuneConfig(epochs=config.finetune_epochs, seeds=tuple(config.seeds),
                             device=device, progress=progress, train_limit=config.train_limit)
-    return finetune(out, DataConfig(dataset, config.root, config.limit), EncoderConfig.unset(),
-                    TransferConfig(checkpoint, compare_scratch=True), recipe)
+    report = finetune(out, DataConfig(dataset, config.root, config.limit),
+                      EncoderConfig.unset(), TransferConfig(checkpoint, compare_scratch=True),
+                      recipe)
+    if not report.description:  # under torchrun, rank 0 reports
+        return report
+    used, split = report.payload['train_size'], report.payload['train_split_size']
+    labels = (f'{used} labelled training molecules' if used == split else
+              f"{used} labelled training molecules, drawn at random from the training split's "
+              f'{split}')
+    model = (f'the shipped model {Path(checkpoint).stem}' if config.checkpoint is None
+             else checkpoint)
+    report.note = MEANING.format(metric=report.results['pretrained'].metric,
+                                 seeds=list(config.seeds), model=model, labels=labels)
+    return report
+
+
+#: what the quick start's numbers mean
+MEANING = ("What the numbers mean: {metric} on the test split, whose molecules have scaffolds "
+           "(ring systems) that training never saw, at each seed's epoch of best validation "
+           "score, mean ± std over seeds {seeds}, after fine-tuning on {labels}. ROC-AUC is "
+           "the chance that a random positive molecule is ranked above a random negative one "
+           "(1.0 perfect, 0.5 guessing). 'pretrained' starts from {model}; 'scratch' from "
+           "random weights of the same architecture, with the same recipe and seeds.")

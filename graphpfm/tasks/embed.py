@@ -65,6 +65,21 @@ class EmbeddingTable:
             table.to_parquet(output, index=False)
         return output
 
+    def summary(self, output: str | os.PathLike) -> str:
+        """What was written to ``output`` (as ``graphpfm embed`` prints it): the row count and
+        width, the rows file of a ``.npy``, and the first invalid records with their reason."""
+        output = Path(output)
+        rows = f"; rows: {output.with_suffix('.rows.csv')}" if output.suffix == '.npy' else ''
+        text = f'{len(self.values)} {self.what} -> {output} ({self.values.shape[1]} dims){rows}'
+        invalid = self.invalid
+        if invalid:
+            lines = self.rows['line'].tolist() if 'line' in self.rows else None
+            shown = '; '.join(f"{f'line {lines[i]}' if lines else f'record {i}'}: "
+                              f"{self.rows['reason'][i]}" for i in invalid[:10])
+            more = ' ...' if len(invalid) > 10 else ''
+            text += f'\n{len(invalid)} invalid record(s) left as NaN rows ({shown}{more})'
+        return text
+
 
 def check_output(output: str | os.PathLike, what: str = 'output') -> None:
     """Refuse, before any work, an output that :meth:`EmbeddingTable.write` cannot write: a
