@@ -6,7 +6,18 @@ import pytest
 
 from graphpfm.cli import parse_args
 from graphpfm.cli.pretrain import objective_kwargs
-from graphpfm.config import config_from, dataclass_options, doc_args, kind_of
+from graphpfm.config import (
+    REQUIRED,
+    Command,
+    Option,
+    OptionGroup,
+    apply_values,
+    command_parser,
+    config_from,
+    dataclass_options,
+    doc_args,
+    kind_of,
+)
 from graphpfm.eval import FinetuneConfig
 from graphpfm.objectives import OBJECTIVES, objective_options
 from graphpfm.train import TrainConfig
@@ -80,3 +91,36 @@ def test_flags_are_never_abbreviations_of_others():
         parse_args(['finetune', '--seed', '3'])
     assert err.value.code == 2
     assert parse_args(['finetune', '--seeds', '3']).seeds == (0, 1, 2)
+
+
+def test_a_command_parser_from_a_config(capsys, tmp_path):
+    ran = []
+    options = dataclass_options(Recipe)
+    options.append(Option('name', REQUIRED, 'a name.', str))
+    cook = Command('cook', 'cook a recipe', ran.append, lambda context: [
+        OptionGroup(f'recipe for {context}', options)])
+    parser, parsers = command_parser([cook], 'soup', aliases={'steps': ('-s',)},
+                                     parsers={'name': str.upper}, prog='chef',
+                                     version=(lambda: 'chef 1.0', 'show the version'))
+    with pytest.raises(SystemExit):
+        parser.parse_args(['cook', '--help'])
+    text = capsys.readouterr().out
+    assert 'recipe for soup:' in text and 'how many steps, over two lines. (default: 3)' in text
+    assert '--fast, --no-fast' in text and '-s N' in text and 'a name. (required)' in text
+    with pytest.raises(SystemExit):
+        parser.parse_args(['--version'])
+    assert capsys.readouterr().out == 'chef 1.0\n'
+    apply_values(*parsers['cook'], {'steps': 5, 'rates': '1,2'}, 'c.yaml', {'steps': ('-s',)})
+    args = parser.parse_args(['cook', '--name', 'pea', '--fast'])
+    for group in parsers['cook'][1]:
+        group.fill_defaults(args)
+    assert (args.steps, args.rates, args.fast, args.name) == (5, [1.0, 2.0], True, 'PEA')
+    args.func(args)
+    assert ran == [args] and config_from(Recipe, args) == Recipe(5, [1.0, 2.0], True)
+    args = parser.parse_args(['cook', '-s', '7'])
+    with pytest.raises(ValueError, match='option --name is required'):
+        parsers['cook'][1][0].fill_defaults(args)
+    with pytest.raises(SystemExit):  # an unknown key lists the valid ones
+        apply_values(*parsers['cook'], {'stepz': 1}, 'c.yaml')
+    assert 'c.yaml: unknown option(s) stepz; valid options: fast, name, rates, steps' in \
+        capsys.readouterr().err

@@ -15,10 +15,13 @@ from graphpfm.runs import (
     DataConfig,
     EmbedConfig,
     EncoderConfig,
+    LeakageConfig,
     PretrainConfig,
     TransferConfig,
+    catalogue,
     embed,
     finetune,
+    leakage,
     pretrain,
 )
 from graphpfm.train import TrainConfig, load_checkpoint
@@ -120,3 +123,37 @@ def test_embed_checks_its_options_before_any_work(tmp_path, corpus):
     with pytest.raises(FileNotFoundError, match="'no-such-model' is neither a file nor"):
         embed(EmbedConfig(**base, output=str(tmp_path / 'e.npy')))
     assert not (tmp_path / 'e.npy').exists()
+
+
+def test_leakage_and_catalogue_from_python_are_what_the_command_line_prints(
+        corpus, data_root, capsys, small_smiles):
+    cli = run(['leakage', '--corpus', str(corpus), '--downstream', 'ogbg-molbbbp',
+               '--root', str(data_root), '--examples', '2', '--no-progress'])
+    printed = capsys.readouterr().out
+    report = leakage(LeakageConfig(str(corpus), ['ogbg-molbbbp'], examples=2),
+                     DataConfig(root=str(data_root)))
+    assert report.to_dict() == cli and report.size == len(small_smiles)
+    assert printed.strip() == report.summary()
+    found = report.overlap['ogbg-molbbbp']
+    assert f'| ogbg-molbbbp | valid/test | {found.num_checked} | {found.num_overlap} of ' \
+        f'{len(small_smiles)} |' in report.summary()
+    listed = run(['list', '--root', str(data_root)])
+    printed = capsys.readouterr().out
+    found = catalogue(str(data_root))
+    assert printed.strip() == found.summary() and listed == found.to_dict()
+    assert 'motif_pred' in found.objectives and found.datasets['ogbg-molbbbp']
+    assert '  motif_pred       [graph] ' in found.summary()  # each objective with its level
+
+
+def test_embedding_summary_names_the_invalid_records(tmp_path):
+    from graphpfm.tasks.embed import EmbeddingTable
+    rows = pd.DataFrame({'index': range(12), 'line': range(2, 14), 'valid': [True] + [False] * 11,
+                         'reason': ['', *(f'bad {i}' for i in range(11))]})
+    table = EmbeddingTable(np.zeros((12, 4), np.float32), rows, 'molecules (mean pooling)')
+    text = table.summary(tmp_path / 'e.npy').splitlines()
+    assert text[0] == (f"12 molecules (mean pooling) -> {tmp_path / 'e.npy'} (4 dims); rows: "
+                       f"{tmp_path / 'e.rows.csv'}")
+    assert text[1].startswith('11 invalid record(s) left as NaN rows (line 3: bad 0; line 4:')
+    assert text[1].endswith('line 12: bad 9 ...)')  # ten shown
+    assert table.summary(tmp_path / 'e.csv') == f"12 molecules (mean pooling) -> " \
+        f"{tmp_path / 'e.csv'} (4 dims)\n" + text[1]
