@@ -25,10 +25,10 @@ log = logging.getLogger('graphpfm')
 
 
 def _groups(config: type, compare: str, dataset: str, dropout: float, out: str,
-            rename: dict[str, str] | None = None) -> list[Group]:
+            rename: dict[str, str] | None = None, jobs: tuple[str, ...] = ()) -> list[Group]:
     return [Group('data', dataclass_options(DataConfig, dataset=dataset)),
-            Group('encoders',
-                  dataclass_options(TransferConfig, ('checkpoint', f'compare_{compare}'))),
+            Group('encoders', dataclass_options(
+                TransferConfig, ('checkpoint', f'compare_{compare}', *jobs))),
             Group("encoder (default: the --checkpoint's architecture, if given)",
                   dataclass_options(EncoderConfig, dropout=dropout), fill=False),
             Group(f'recipe ({config.__name__})',
@@ -75,7 +75,7 @@ FINETUNE = Command(
     'finetune', 'fine-tune or linearly probe on a labelled dataset',
     lambda args: transfer(args, 'finetune'),
     lambda _: _groups(FinetuneConfig, 'scratch', 'ogbg-molbbbp', FINETUNE_DROPOUT,
-                      'runs/finetune', {'dropout': 'head_dropout'}))
+                      'runs/finetune', {'dropout': 'head_dropout'}, ('jobs',)))
 PROBE = Command(
     'probe', 'linear probe of frozen encoder embeddings (C chosen on validation)',
     lambda args: transfer(args, 'probe'),

@@ -119,8 +119,9 @@ def pretrain(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     Args:
         out: the run folder.
         data: the corpus.
-        encoder: the encoder built from scratch; its unset fields are filled (from the
-            ``config.init`` checkpoint, if given).
+        encoder: the encoder built from scratch; its unset fields are taken from the
+            ``config.init`` checkpoint, if given, else the defaults (on a copy: the caller's
+            config is left as given).
         config: the objective and the run's options.
         train (TrainConfig): the training recipe (its ``seed`` also seeds the encoder's
             initialisation).
@@ -132,6 +133,7 @@ def pretrain(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     from ..paths import staged_directory
     from ..pretrained import resolve_checkpoint
     check_objective(config.objective)
+    encoder = replace(encoder)
     if config.init:
         config = replace(config, init=str(resolve_checkpoint(config.init)))
     out = Path(out)

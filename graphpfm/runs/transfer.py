@@ -7,7 +7,7 @@ import csv
 import json
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -38,11 +38,21 @@ class TransferConfig:
             checkpoint's architecture with the same recipe and seeds.
         compare_random (bool): also probe a randomly initialised encoder of the checkpoint's
             architecture with the same seeds.
+        jobs (int): fine-tuning runs (one encoder and seed each) made at once, each in a
+            process of its own with an equal share of this process's torch threads (a seed
+            scores as it would alone with that many threads); 1: one after another in this
+            process. Scripts that use more than one must guard their entry point with
+            ``if __name__ == '__main__':`` (processes are spawned).
     """
 
     checkpoint: str | None = None
     compare_scratch: bool = False
     compare_random: bool = False
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ConfigError(f'--jobs must be >= 1, got {self.jobs}')
 
 
 @dataclass
@@ -88,15 +98,20 @@ def finetune(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     import torch.distributed as dist
 
     from ..eval import finetune as run
-    transfer, config = _settled(transfer, config)
+    transfer, config, encoder = *_settled(transfer, config), replace(encoder)
     ckpt = encoder.fill(transfer.checkpoint, '--checkpoint', dropout=FINETUNE_DROPOUT)
     bundle = _labelled(data, config, 'labels to fine-tune on')
-    results = {}
-    for name, make in _encoders(transfer, ckpt, encoder, bundle, 'scratch').items():
-        log.info('fine-tuning %s encoder on %s (%s, %d seeds)', name, bundle.name, config.mode,
-                 len(config.seeds))
-        results[name] = run(bundle, make, config, log_path=Path(out) / f'{name}.jsonl')
-    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+    makers = _encoders(transfer, ckpt, encoder, bundle, 'scratch')
+    distributed = dist.is_available() and dist.is_initialized()
+    if transfer.jobs > 1 and not distributed:
+        results = _in_processes(out, data, encoder, transfer, config, list(makers))
+    else:
+        results = {}
+        for name, make in makers.items():
+            log.info('fine-tuning %s encoder on %s (%s, %d seeds)', name, bundle.name,
+                     config.mode, len(config.seeds))
+            results[name] = run(bundle, make, config, log_path=Path(out) / f'{name}.jsonl')
+    if distributed and dist.get_rank() != 0:
         payload = {'results': {k: r.to_dict() for k, r in results.items()}}  # rank 0 writes
         return TransferReport(bundle, results, '', payload)
     what = (f'test {bundle.eval_metric or ""} at the best validation epoch, mean ± std over '
@@ -110,7 +125,7 @@ def probe(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     """Linearly probe the encoders of ``transfer`` (``config``: a
     :class:`~graphpfm.eval.ProbeConfig`) on the labelled dataset of ``data``."""
     from ..eval import probe as run
-    transfer, config = _settled(transfer, config)
+    transfer, config, encoder = *_settled(transfer, config), replace(encoder)
     ckpt = encoder.fill(transfer.checkpoint, '--checkpoint', dropout=PROBE_DROPOUT)
     bundle = _labelled(data, config, 'labels and split to probe on')
     results = {}
@@ -134,6 +149,65 @@ def _settled(transfer: TransferConfig, config: Any) -> tuple[TransferConfig, Any
     if transfer.checkpoint:
         transfer = replace(transfer, checkpoint=str(resolve_checkpoint(transfer.checkpoint)))
     return transfer, replace(config, device=str(resolve_device(config.device)))
+
+
+def _in_processes(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
+                  transfer: TransferConfig, config: Any, arms: list[str]) -> dict[str, Any]:
+    """Fine-tune every arm and seed in ``transfer.jobs`` spawned processes; the results and
+    the per-arm logs are those of the sequential loop, seed by seed."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from ..eval import FinetuneResult
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [(arm, seed) for arm in arms for seed in config.seeds]
+    jobs = min(transfer.jobs, len(runs))
+    threads = max(1, torch.get_num_threads() // jobs)
+    log.info('fine-tuning %s on %s: %d runs, %d at a time (%d torch threads each)',
+             ', '.join(arms), data.dataset, len(runs), jobs, threads)
+    single = replace(config, progress=False)
+    done: dict[tuple[str, int], Any] = {}
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'),
+                             initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+        futures = {pool.submit(_finetune_one, data, encoder, transfer,
+                               replace(single, seeds=(seed,)), arm,
+                               out / f'.{arm}.seed{seed}.jsonl'): (arm, seed)
+                   for arm, seed in runs}
+        try:
+            for future in tqdm(as_completed(futures), total=len(runs), desc='fine-tuning runs',
+                               disable=not config.progress):
+                done[futures[future]] = future.result()
+        finally:
+            for future in futures:  # after a failure, start no more
+                future.cancel()
+    results = {}
+    for arm in arms:
+        parts = [done[arm, seed] for seed in config.seeds]
+        logs = [out / f'.{arm}.seed{seed}.jsonl' for seed in config.seeds]
+        (out / f'{arm}.jsonl').write_text(''.join(p.read_text(encoding='utf-8') for p in logs),
+                                          encoding='utf-8')
+        for p in logs:
+            p.unlink()
+        results[arm] = FinetuneResult(parts[0].metric, parts[0].higher_is_better,
+                                      [r for part in parts for r in part.runs],
+                                      asdict(config), parts[0].skipped_tasks)
+        log.info('%s: %s %s over seeds %s', arm, results[arm].metric, results[arm].summary(),
+                 list(config.seeds))
+    return results
+
+
+def _finetune_one(data: DataConfig, encoder: EncoderConfig, transfer: TransferConfig,
+                  config: Any, arm: str, log_path: Path) -> Any:
+    """One arm's fine-tuning (``config.seeds``) in a worker process."""
+    from ..eval import finetune as run
+    ckpt = encoder.fill(transfer.checkpoint, '--checkpoint')
+    bundle = _labelled(data, config, 'labels to fine-tune on')
+    return run(bundle, _encoders(transfer, ckpt, encoder, bundle, 'scratch')[arm], config,
+               log_path=log_path)
 
 
 def _labelled(data: DataConfig, config: Any, what: str) -> DatasetBundle:
@@ -209,6 +283,9 @@ class QuickstartConfig:
             :obj:`None`: all.
         finetune_epochs (int): fine-tuning epochs per seed.
         seeds (list of int): fine-tuning seeds, or their number.
+        jobs (int, optional): fine-tuning runs made at once, each in a process of its own
+            (:attr:`TransferConfig.jobs`); :obj:`None`: one per torch thread of this process
+            (as many as the cores), at most the number of runs.
     """
 
     checkpoint: str | None = None
@@ -218,6 +295,7 @@ class QuickstartConfig:
     train_limit: int | None = None
     finetune_epochs: int = 3
     seeds: Sequence[int] = (0, 1, 2, 3, 4)
+    jobs: int | None = None
 
 
 def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any = 'auto',
@@ -225,6 +303,8 @@ def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any 
     """Fine-tune a pretrained encoder (by default the shipped one) and the same architecture
     from scratch, with the same recipe and seeds, on a classification dataset (by default
     ``ogbg-molbbbp`` if found, else one built from what ships)."""
+    import torch
+
     from ..datasets import available_datasets
     from ..eval import FinetuneConfig
     from ..pretrained import default_pretrained
@@ -238,8 +318,9 @@ def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any 
         'ogbg-molbbbp') else 'embedded-polar')
     recipe = FinetuneConfig(epochs=config.finetune_epochs, seeds=tuple(config.seeds),
                             device=device, progress=progress, train_limit=config.train_limit)
+    jobs = config.jobs or min(torch.get_num_threads(), 2 * len(recipe.seeds))
     report = finetune(out, DataConfig(dataset, config.root, config.limit),
-                      EncoderConfig.unset(), TransferConfig(checkpoint, compare_scratch=True),
+                      EncoderConfig.unset(), TransferConfig(checkpoint, True, jobs=jobs),
                       recipe)
     if not report.description:  # under torchrun, rank 0 reports
         return report

@@ -157,3 +157,33 @@ def test_embedding_summary_names_the_invalid_records(tmp_path):
     assert text[1].endswith('line 12: bad 9 ...)')  # ten shown
     assert table.summary(tmp_path / 'e.csv') == f"12 molecules (mean pooling) -> " \
         f"{tmp_path / 'e.csv'} (4 dims)\n" + text[1]
+
+
+def test_finetune_in_processes_equals_one_after_another(corpus, tmp_path):
+    ckpt = run(['pretrain', '--dataset', str(corpus), '--epochs', '1', '--batch-size', '8',
+                '--featurize-workers', '0', '--out', str(tmp_path / 'pre'), *TINY])
+    data = DataConfig('embedded-polar', limit=600)
+    recipe = FinetuneConfig(epochs=2, seeds=(0, 1), train_limit=40, device='cpu')
+    one = finetune(tmp_path / 'one', data, EncoderConfig.unset(),
+                   TransferConfig(str(ckpt), compare_scratch=True), recipe)
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the workers' share: one thread each
+    try:
+        two = finetune(tmp_path / 'two', data, EncoderConfig.unset(),
+                       TransferConfig(str(ckpt), compare_scratch=True, jobs=2), recipe)
+    finally:
+        torch.set_num_threads(torch_threads)
+    if torch_threads == 1:  # the same threads as the workers: the same numbers, seed by seed
+        assert two.payload == one.payload
+    for arm in ('pretrained', 'scratch'):
+        assert two.results[arm].seeds == [0, 1]
+        assert two.results[arm].config == one.results[arm].config
+        logs = [(tmp_path / run_ / f'{arm}.jsonl').read_text().splitlines()
+                for run_ in ('one', 'two')]
+        assert [json.loads(x)['seed'] for x in logs[1]] == [0, 0, 1, 1]
+        if torch_threads == 1:
+            assert logs[0] == logs[1]
+    assert sorted(p.name for p in (tmp_path / 'two').iterdir()) == [
+        'pretrained.jsonl', 'results.csv', 'results.json', 'results.md', 'scratch.jsonl']
+    with pytest.raises(ConfigError, match='--jobs must be >= 1, got 0'):
+        TransferConfig(jobs=0)
