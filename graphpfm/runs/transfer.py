@@ -172,7 +172,7 @@ def _in_processes(out: str | os.PathLike, data: DataConfig, encoder: EncoderConf
     single = replace(config, progress=False)
     done: dict[tuple[str, int], Any] = {}
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'),
-                             initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+                             initializer=_init_worker, initargs=(threads,)) as pool:
         futures = {pool.submit(_finetune_one, data, encoder, transfer,
                                replace(single, seeds=(seed,)), arm,
                                out / f'.{arm}.seed{seed}.jsonl'): (arm, seed)
@@ -198,6 +198,14 @@ def _in_processes(out: str | os.PathLike, data: DataConfig, encoder: EncoderConf
         log.info('%s: %s %s over seeds %s', arm, results[arm].metric, results[arm].summary(),
                  list(config.seeds))
     return results
+
+
+def _init_worker(threads: int) -> None:
+    """Set up a fine-tuning process: ``threads`` torch threads; errors only in its log (the
+    calling process has logged what loading the data says)."""
+    import torch
+    torch.set_num_threads(threads)
+    logging.getLogger('graphpfm').setLevel(logging.ERROR)
 
 
 def _finetune_one(data: DataConfig, encoder: EncoderConfig, transfer: TransferConfig,
