@@ -167,7 +167,7 @@ def _in_processes(out: str | os.PathLike, data: DataConfig, encoder: EncoderConf
     runs = [(arm, seed) for arm in arms for seed in config.seeds]
     jobs = min(transfer.jobs, len(runs))
     threads = max(1, torch.get_num_threads() // jobs)
-    log.info('fine-tuning %s on %s: %d runs, %d at a time (%d torch threads each)',
+    log.info('fine-tuning %s on %s: %d runs, %d at a time (torch threads each: %d)',
              ', '.join(arms), data.dataset, len(runs), jobs, threads)
     single = replace(config, progress=False)
     done: dict[tuple[str, int], Any] = {}
