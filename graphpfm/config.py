@@ -335,3 +335,27 @@ def command_parser(commands: Sequence[Command], context: str | None = None, *,
         p.set_defaults(func=c.func)
         out[c.name] = (p, groups)
     return parser, out
+
+
+def parse_command_line(argv: Sequence[str], build: Callable[[Any], tuple[
+        argparse.ArgumentParser, dict[str, tuple[argparse.ArgumentParser, list[OptionGroup]]]]],
+        context: str, aliases: Mapping[str, Sequence[str]] = {}) -> argparse.Namespace:
+    """The options of ``argv`` (a subcommand, then its options): flags over the values of its
+    ``--config`` YAML file over the defaults. ``build(value)`` makes the parser
+    (:func:`command_parser`) for the value of option ``context`` (a flag, else the file's);
+    a file that cannot be read raises :class:`ConfigError` or :class:`OSError`."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre.add_argument('--config')
+    pre.add_argument(f'--{context}')
+    known, _ = pre.parse_known_args(argv[1:])
+    values = read_yaml(known.config) if known.config else {}
+    parser, parsers = build(getattr(known, context) or values.get(context))
+    if values and argv[0] in parsers:
+        apply_values(*parsers[argv[0]], values, known.config, aliases)
+    args = parser.parse_args(argv)
+    try:
+        for group in parsers[args.command][1]:
+            group.fill_defaults(args)
+    except ValueError as err:
+        parsers[args.command][0].error(str(err))
+    return args

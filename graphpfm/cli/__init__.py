@@ -16,7 +16,7 @@ import logging
 import sys
 from typing import Any, Sequence
 
-from ..config import apply_values, command_parser
+from ..config import command_parser, parse_command_line
 from .options import ALIASES, checkpoint
 from .pretrain import PRETRAIN
 from .tools import EMBED, LEAKAGE, LIST
@@ -49,26 +49,11 @@ def build_parser(objective: str | None = None) -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The options of a command line (``sys.argv`` by default): flags over the values of its
     ``--config`` file over the defaults."""
-    from ..config import read_yaml
-    argv = list(sys.argv[1:] if argv is None else argv)
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    pre.add_argument('--config')
-    pre.add_argument('--objective')
-    known, _ = pre.parse_known_args(argv[1:])
     try:
-        values = read_yaml(known.config) if known.config else {}
-    except (OSError, ValueError) as err:
+        return parse_command_line(list(sys.argv[1:] if argv is None else argv), _build,
+                                  'objective', ALIASES)
+    except (OSError, ValueError) as err:  # the --config file cannot be read
         raise CommandError(f'error: {err}', 2) from None
-    parser, parsers = _build(known.objective or values.get('objective'))
-    if values and argv[0] in parsers:
-        apply_values(*parsers[argv[0]], values, known.config, ALIASES)
-    args = parser.parse_args(argv)
-    try:
-        for group in parsers[args.command][1]:
-            group.fill_defaults(args)
-    except ValueError as err:
-        parsers[args.command][0].error(str(err))
-    return args
 
 
 class CommandError(SystemExit):
