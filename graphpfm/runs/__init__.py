@@ -1,6 +1,8 @@
 """Runs in one call, as the command line makes them: a pretraining run into a folder
 (checkpoint, log, configuration), and a transfer run (fine-tuning or linear probing, against
-a randomly initialised encoder of the same architecture) writing its results table.
+a randomly initialised encoder of the same architecture) writing its results table, the
+quick start, an embedding table, a leakage check and the catalogue of what is installed. Each
+result has a ``summary()``: the text the command prints.
 
 The configs' fields are the command line's options (:mod:`graphpfm.config`)::
 
