@@ -301,25 +301,14 @@ class Command:
 
 def command_parser(commands: Sequence[Command], context: str | None = None, *,
                    aliases: Mapping[str, Sequence[str]] = {},
-                   parsers: Mapping[str, Callable[[Any], Any]] = {},
-                   version: tuple[Callable[[], str], str] | None = None, **kwargs: Any
+                   parsers: Mapping[str, Callable[[Any], Any]] = {}, **kwargs: Any
                    ) -> tuple[argparse.ArgumentParser,
                               dict[str, tuple[argparse.ArgumentParser, list[OptionGroup]]]]:
     """A parser (``kwargs``: of :class:`argparse.ArgumentParser`) with one subcommand per
     command, each with its options for ``context`` (extra flags: ``aliases``; the options named
-    in ``parsers`` convert their values with those functions) and without abbreviations; and,
-    with ``version=(text, help)``, a ``--version`` that prints ``text()``. Returns it and
-    ``{name: (subparser, groups)}``."""
-
-    class Version(argparse.Action):
-        def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-            print(version[0]())  # type: ignore[index]
-            parser.exit()
-
+    in ``parsers`` convert their values with those functions) and without abbreviations.
+    Returns it and ``{name: (subparser, groups)}``."""
     parser = argparse.ArgumentParser(allow_abbrev=False, **kwargs)
-    if version is not None:
-        parser.add_argument('--version', action=Version, nargs=0, default=argparse.SUPPRESS,
-                            help=version[1])
     sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
     out = {}
     for c in commands:

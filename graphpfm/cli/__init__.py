@@ -29,15 +29,23 @@ __all__ = ['build_parser', 'parse_args', 'run', 'main', 'COMMANDS']
 COMMANDS = {c.name: c for c in (PRETRAIN, FINETUNE, PROBE, EMBED, LEAKAGE, LIST, QUICKSTART)}
 
 
+class _Version(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from ..utils import versions
+        print(versions())
+        parser.exit()
+
+
 def _build(objective: str | None = None
            ) -> tuple[argparse.ArgumentParser, dict[str, tuple[Any, list[Any]]]]:
-    from ..utils import versions
-    return command_parser(  # no abbreviations: --seed is not --seeds
+    parser, parsers = command_parser(  # no abbreviations: --seed is not --seeds
         COMMANDS.values(), objective, aliases=ALIASES,
         parsers={'checkpoint': checkpoint, 'init': checkpoint}, prog='graphpfm',
-        description='Pretrain graph neural networks and transfer them.',
-        version=(versions, 'show the versions of graphpfm, torch, PyG, ogb and RDKit and the '
-                 'device, and exit'))
+        description='Pretrain graph neural networks and transfer them.')
+    parser.add_argument('--version', action=_Version, nargs=0, default=argparse.SUPPRESS,
+                        help='show the versions of graphpfm, torch, PyG, ogb and RDKit and the '
+                        'device, and exit')
+    return parser, parsers
 
 
 def build_parser(objective: str | None = None) -> argparse.ArgumentParser:

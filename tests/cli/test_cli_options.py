@@ -100,16 +100,12 @@ def test_a_command_parser_from_a_config(capsys, tmp_path):
     cook = Command('cook', 'cook a recipe', ran.append, lambda context: [
         OptionGroup(f'recipe for {context}', options)])
     parser, parsers = command_parser([cook], 'soup', aliases={'steps': ('-s',)},
-                                     parsers={'name': str.upper}, prog='chef',
-                                     version=(lambda: 'chef 1.0', 'show the version'))
+                                     parsers={'name': str.upper}, prog='chef')
     with pytest.raises(SystemExit):
         parser.parse_args(['cook', '--help'])
     text = capsys.readouterr().out
     assert 'recipe for soup:' in text and 'how many steps, over two lines. (default: 3)' in text
     assert '--fast, --no-fast' in text and '-s N' in text and 'a name. (required)' in text
-    with pytest.raises(SystemExit):
-        parser.parse_args(['--version'])
-    assert capsys.readouterr().out == 'chef 1.0\n'
     apply_values(*parsers['cook'], {'steps': 5, 'rates': '1,2'}, 'c.yaml', {'steps': ('-s',)})
     args = parser.parse_args(['cook', '--name', 'pea', '--fast'])
     for group in parsers['cook'][1]:
