@@ -327,9 +327,9 @@ def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any 
     recipe = FinetuneConfig(epochs=config.finetune_epochs, seeds=tuple(config.seeds),
                             device=device, progress=progress, train_limit=config.train_limit)
     jobs = config.jobs or min(torch.get_num_threads(), 2 * len(recipe.seeds))
+    transfer = TransferConfig(checkpoint, compare_scratch=True, jobs=jobs)
     report = finetune(out, DataConfig(dataset, config.root, config.limit),
-                      EncoderConfig.unset(), TransferConfig(checkpoint, True, jobs=jobs),
-                      recipe)
+                      EncoderConfig.unset(), transfer, recipe)
     if not report.description:  # under torchrun, rank 0 reports
         return report
     used, split = report.payload['train_size'], report.payload['train_split_size']
