@@ -42,7 +42,8 @@ class TransferConfig:
             process of its own with an equal share of this process's torch threads (a seed
             scores as it would alone with that many threads); 1: one after another in this
             process. Scripts that use more than one must guard their entry point with
-            ``if __name__ == '__main__':`` (processes are spawned).
+            ``if __name__ == '__main__':`` (processes are spawned). Fine-tuning only, and not
+            under ``torchrun`` (its processes already split the seeds).
     """
 
     checkpoint: str | None = None
@@ -98,12 +99,15 @@ def finetune(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     import torch.distributed as dist
 
     from ..eval import finetune as run
+    distributed = dist.is_available() and dist.is_initialized()
+    if distributed and transfer.jobs > 1:
+        raise ConfigError(f'--jobs {transfer.jobs} runs the seeds in processes of their own; '
+                          'under torchrun the processes are already there: use --jobs 1')
     transfer, config, encoder = *_settled(transfer, config), replace(encoder)
     ckpt = encoder.fill(transfer.checkpoint, '--checkpoint', dropout=FINETUNE_DROPOUT)
     bundle = _labelled(data, config, 'labels to fine-tune on')
     makers = _encoders(transfer, ckpt, encoder, bundle, 'scratch')
-    distributed = dist.is_available() and dist.is_initialized()
-    if transfer.jobs > 1 and not distributed:
+    if transfer.jobs > 1:
         results = _in_processes(out, data, encoder, transfer, config, list(makers))
     else:
         results = {}
@@ -125,6 +129,9 @@ def probe(out: str | os.PathLike, data: DataConfig, encoder: EncoderConfig,
     """Linearly probe the encoders of ``transfer`` (``config``: a
     :class:`~graphpfm.eval.ProbeConfig`) on the labelled dataset of ``data``."""
     from ..eval import probe as run
+    if transfer.jobs > 1:
+        raise ConfigError(f'jobs={transfer.jobs}: runs in processes of their own are for '
+                          'fine-tuning; a linear probe runs its seeds in this process (jobs=1)')
     transfer, config, encoder = *_settled(transfer, config), replace(encoder)
     ckpt = encoder.fill(transfer.checkpoint, '--checkpoint', dropout=PROBE_DROPOUT)
     bundle = _labelled(data, config, 'labels and split to probe on')
@@ -293,7 +300,7 @@ class QuickstartConfig:
         seeds (list of int): fine-tuning seeds, or their number.
         jobs (int, optional): fine-tuning runs made at once, each in a process of its own
             (:attr:`TransferConfig.jobs`); :obj:`None`: one per torch thread of this process
-            (as many as the cores), at most the number of runs.
+            (as many as the cores), at most the number of runs; 1 under ``torchrun``.
     """
 
     checkpoint: str | None = None
@@ -326,7 +333,9 @@ def quickstart(out: str | os.PathLike, config: QuickstartConfig, *, device: Any 
         'ogbg-molbbbp') else 'embedded-polar')
     recipe = FinetuneConfig(epochs=config.finetune_epochs, seeds=tuple(config.seeds),
                             device=device, progress=progress, train_limit=config.train_limit)
-    jobs = config.jobs or min(torch.get_num_threads(), 2 * len(recipe.seeds))
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    jobs = config.jobs or (1 if distributed else min(torch.get_num_threads(),
+                                                     2 * len(recipe.seeds)))
     transfer = TransferConfig(checkpoint, compare_scratch=True, jobs=jobs)
     report = finetune(out, DataConfig(dataset, config.root, config.limit),
                       EncoderConfig.unset(), transfer, recipe)

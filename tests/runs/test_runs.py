@@ -10,19 +10,22 @@ import torch
 
 from graphpfm.cli import run
 from graphpfm.errors import ConfigError
-from graphpfm.eval import FinetuneConfig
+from graphpfm.eval import FinetuneConfig, ProbeConfig
 from graphpfm.runs import (
     DataConfig,
     EmbedConfig,
     EncoderConfig,
     LeakageConfig,
     PretrainConfig,
+    QuickstartConfig,
     TransferConfig,
     catalogue,
     embed,
     finetune,
     leakage,
     pretrain,
+    probe,
+    quickstart,
 )
 from graphpfm.train import TrainConfig, load_checkpoint
 
@@ -187,3 +190,23 @@ def test_finetune_in_processes_equals_one_after_another(corpus, tmp_path):
         'pretrained.jsonl', 'results.csv', 'results.json', 'results.md', 'scratch.jsonl']
     with pytest.raises(ConfigError, match='--jobs must be >= 1, got 0'):
         TransferConfig(jobs=0)
+
+
+def test_jobs_are_refused_where_processes_of_their_own_cannot_apply(tmp_path):
+    data = DataConfig('embedded-polar', limit=600)
+    with pytest.raises(ConfigError, match='a linear probe runs its seeds in this process'):
+        probe(tmp_path / 'probe', data, EncoderConfig.unset(), TransferConfig(jobs=2),
+              ProbeConfig(seeds=(0,)))
+    torch.distributed.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}',
+                                         rank=0, world_size=1)
+    try:
+        with pytest.raises(ConfigError, match='under torchrun the processes are already there'):
+            finetune(tmp_path / 'ft', data, EncoderConfig.unset(), TransferConfig(jobs=2),
+                     FinetuneConfig(epochs=1, seeds=(0,), device='cpu'))
+        # the quick start's default under torchrun: one run at a time, in this process
+        report = quickstart(tmp_path / 'qs', QuickstartConfig(
+            dataset='embedded-polar', limit=600, finetune_epochs=1, seeds=(0,)), device='cpu')
+    finally:
+        torch.distributed.destroy_process_group()
+    assert sorted(report.results) == ['pretrained', 'scratch']
+    assert report.results['pretrained'].seeds == [0]
